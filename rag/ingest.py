@@ -1,0 +1,349 @@
+"""Files -> llama-index ``Document`` objects, one per page, with metadata read from content.
+
+Formats: .txt/.md (UTF-8, or cp1252/latin-1 as French files often are; a form
+feed ``\\f`` starts a new page), .pdf (one document per page, via pypdf),
+.docx (python-docx, paragraphs and tables), .html/.htm (BeautifulSoup, scripts
+and styles dropped).
+
+Why not llama-index's ``SimpleDirectoryReader``: it cannot tell a cp1252 file
+from a broken one, stops or skips silently on unreadable files, and names no
+reason. Here every unreadable file becomes a ``Skipped`` entry with a French
+reason the user can act on, and the rest goes on.
+
+The text stored (and quoted later) is the extracted text with light clean-up
+only: superscript tags unwrapped ("1<sup>er</sup>" -> "1er") and markdown
+emphasis markers dropped. Quotes are verbatim substrings of that text.
+
+Metadata per document: ``source`` (path relative to the indexed folder),
+``title`` (read from the content, never the file name), ``page`` (1-based for
+paged formats, else None), ``doc_hash`` (SHA-256 of the file bytes) and, when
+found in the text, ``union``, ``instance`` and ``doc_date``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from llama_index.core.schema import Document
+
+from rag.text import MONTHS, fold, unwrap_superscripts
+
+SUPPORTED = {".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm"}
+
+
+class IngestError(Exception):
+    """A file that cannot be read; the message is the reason shown to the user (French)."""
+
+
+@dataclass
+class Skipped:
+    path: str
+    reason: str
+
+
+@dataclass
+class LoadedFile:
+    """One readable file: its pages as Documents sharing the file's metadata."""
+
+    source: str
+    doc_hash: str
+    title: str
+    pages: list[Document]
+    paged: bool
+    metadata: dict[str, object] = field(default_factory=dict)
+
+
+# --- decoding ------------------------------------------------------------------
+
+def decode_text(data: bytes) -> str:
+    """Decode bytes as UTF-8 (with or without BOM), else cp1252, else latin-1.
+
+    Binary content (NUL bytes, many control characters) raises IngestError.
+    """
+    if not data.strip():
+        raise IngestError("fichier vide")
+    head = data[:65536]
+    if b"\x00" in head and not (head.startswith((b"\xff\xfe", b"\xfe\xff"))):
+        raise IngestError("contenu binaire : ce n'est pas un fichier texte")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")
+    controls = sum(1 for ch in text[:65536] if ord(ch) < 32 and ch not in "\n\r\t\f")
+    if controls > max(8, len(text[:65536]) // 100):
+        raise IngestError("contenu binaire : ce n'est pas un fichier texte")
+    return text
+
+
+_MD_EMPHASIS = re.compile(r"\*\*|__")
+
+
+def clean_text(text: str) -> str:
+    """Normalise newlines, unwrap superscripts, drop markdown bold markers."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = unwrap_superscripts(text)
+    return _MD_EMPHASIS.sub("", text)
+
+
+# --- per-format readers: bytes -> list of page texts ---------------------------
+
+def _read_text(path: Path) -> list[str]:
+    text = decode_text(path.read_bytes())
+    return text.split("\f")
+
+
+def _read_pdf(path: Path) -> list[str]:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(str(path), strict=False)
+        if reader.is_encrypted:
+            try:
+                if not reader.decrypt(""):
+                    raise IngestError("PDF protégé par un mot de passe")
+            except IngestError:
+                raise
+            except Exception as exc:
+                raise IngestError("PDF protégé par un mot de passe") from exc
+        pages = [(p.extract_text() or "") for p in reader.pages]
+    except IngestError:
+        raise
+    except (PdfReadError, Exception) as exc:  # pypdf raises many types on broken files
+        raise IngestError(f"PDF illisible ou corrompu ({type(exc).__name__})") from exc
+    if not pages:
+        raise IngestError("PDF sans aucune page")
+    if not any(p.strip() for p in pages):
+        raise IngestError(
+            "aucun texte extractible : PDF scanné (image) ? Il faut d'abord une "
+            "reconnaissance de caractères (OCR)"
+        )
+    return pages
+
+
+def _read_docx(path: Path) -> list[str]:
+    try:
+        import docx
+
+        d = docx.Document(str(path))
+    except Exception as exc:
+        raise IngestError(f"document Word illisible ou corrompu ({type(exc).__name__})") from exc
+    parts = [p.text for p in d.paragraphs]
+    for table in d.tables:
+        for row in table.rows:
+            parts.append(" | ".join(c.text.strip() for c in row.cells))
+    text = "\n".join(parts)
+    if not text.strip():
+        raise IngestError("document Word sans texte")
+    return [text]
+
+
+def _read_html(path: Path) -> list[str]:
+    from bs4 import BeautifulSoup
+
+    raw = decode_text(path.read_bytes())
+    soup = BeautifulSoup(raw, "html.parser")
+    for tag in soup(["script", "style", "noscript", "template"]):
+        tag.decompose()
+    text = soup.get_text("\n")
+    text = re.sub(r"\n\s*\n+", "\n\n", text)
+    if not text.strip():
+        raise IngestError("page HTML sans texte")
+    return [text]
+
+
+_READERS = {
+    ".txt": _read_text, ".md": _read_text, ".markdown": _read_text,
+    ".pdf": _read_pdf, ".docx": _read_docx, ".html": _read_html, ".htm": _read_html,
+}
+
+
+# --- metadata read from content ------------------------------------------------
+
+UNIONS = ("CGT", "SNAP", "SNU", "FO", "CFDT", "SUD", "UNSA", "CFE-CGC", "CFTC", "FSU", "STC")
+_BOILER_TITLE = re.compile(
+    r"^(proche|actif|humain|vos [ée]lus|votre repr[ée]sentant|ordre du jour|sommaire)\b",
+    re.IGNORECASE,
+)
+_REUNION_RE = re.compile(r"r[ée]union\s+(?:extraordinaire\s+)?du\s+(.{6,30}?\d{4})", re.IGNORECASE)
+
+
+_STRIP_RE = re.compile(r"^[#>\-*•\s]+|^\d+[.)]\s+|[#*_\s]+$")
+
+
+def _strip_line(line: str) -> str:
+    return _STRIP_RE.sub("", _STRIP_RE.sub("", line.strip())).strip()
+
+
+def _is_title_line(line: str, following: str) -> bool:
+    words = re.findall(r"[^\W\d_]+", line)
+    if len(words) < 4 or len(words) > 25 or "@" in line or _BOILER_TITLE.match(line):
+        return False
+    if line.endswith(".") and not line.endswith("..."):
+        return False  # a sentence, not a heading
+    # "Maryvonne HO SACK WA" followed by an e-mail: a list of elected members.
+    if "@" in following and all(w[0].isupper() for w in words):
+        return False
+    return True
+
+
+def extract_title(text: str, fallback: str) -> str:
+    """The first heading-like line of 4 to 25 words (not a sentence, not a name in a
+    list of elected members), joined with the next line when it ends with a comma
+    ("Un CSEC avec un ordre du jour chargé, / pour déployer…"). A meeting date
+    stated in the text is appended when the line does not carry it. Falls back to
+    ``fallback`` only for texts with no such line.
+    """
+    lines = [ln for ln in (x.strip() for x in text.splitlines()[:120]) if ln]
+    for i, raw in enumerate(lines):
+        line = _strip_line(raw)
+        following = lines[i + 1] if i + 1 < len(lines) else ""
+        if not _is_title_line(line, following):
+            continue
+        title = line
+        if title.endswith(",") and following:
+            title = f"{title} {_strip_line(following)}"
+        title = re.sub(r"\s+", " ", title)
+        if len(title) > 160:
+            title = title[:157] + "…"
+        meeting = _REUNION_RE.search(text[:3000])
+        if meeting and fold(meeting.group(1)) not in fold(title):
+            title = f"{title} — réunion du {meeting.group(1).strip().lower()}"
+        return title
+    return fallback
+
+
+def extract_union(text: str) -> str | None:
+    """The union named most in the document's opening, else in the whole text."""
+    for window in (text[:1500], text):
+        counts = {u: len(re.findall(rf"(?<![\w-]){re.escape(u)}(?![\w-])", window)) for u in UNIONS}
+        best = max(counts, key=lambda u: counts[u])
+        if counts[best]:
+            return best
+    return None
+
+
+def extract_instance(text: str) -> str | None:
+    head = text[:2000]
+    if re.search(r"\bCSEC\b|Comit[ée] Social et [ÉE]conomique Central", head):
+        extra = re.search(r"\bExtra\b|extraordinaire", head, re.IGNORECASE)
+        return "CSEC extraordinaire" if extra else "CSEC"
+    m = re.search(r"\bCSE\b\s*(?:\n\s*)*(?:de\s+(?:la\s+)?|d')?([A-ZÉ][\w-]+)?", head)
+    if m:
+        region = m.group(1)
+        return f"CSE {region}" if region and region not in ("CSE",) else "CSE"
+    return None
+
+
+def extract_date(text: str) -> str | None:
+    """ISO date of the meeting ("RÉUNION DU 30 JANVIER 2025") when stated."""
+    m = _REUNION_RE.search(text[:3000])
+    if not m:
+        return None
+    folded = fold(m.group(1))
+    d = re.search(r"(\d{1,2})(?:er)?\s+(%s)\s+(\d{4})" % "|".join(MONTHS), folded)
+    if not d:
+        return None
+    return f"{int(d.group(3)):04d}-{MONTHS[d.group(2)]:02d}-{int(d.group(1)):02d}"
+
+
+# --- walking a folder ----------------------------------------------------------
+
+def file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def list_files(
+    folder: Path, follow_symlinks: bool = False
+) -> tuple[list[Path], list[Skipped]]:
+    """Files under ``folder`` (sorted), and the ones refused before reading.
+
+    Symbolic links that lead outside the folder are refused unless
+    ``follow_symlinks``; hidden files and folders are ignored.
+    """
+    root = folder.resolve()
+    files: list[Path] = []
+    skipped: list[Skipped] = []
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if path.is_symlink():
+            target = path.resolve()
+            if not follow_symlinks and not target.is_relative_to(root):
+                skipped.append(
+                    Skipped(str(rel), "lien symbolique vers l'extérieur du dossier, non suivi"))
+                continue
+        if not path.is_file():
+            continue
+        if path.suffix.lower() not in SUPPORTED:
+            reason = f"format non pris en charge ({path.suffix or 'sans extension'})"
+            skipped.append(Skipped(str(rel), reason))
+            continue
+        files.append(path)
+    return files, skipped
+
+
+def load_file(path: Path, root: Path, max_mb: float = 60.0) -> LoadedFile:
+    """Read one file into page Documents; raises IngestError with a French reason."""
+    rel = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    size_mb = path.stat().st_size / 1e6
+    if size_mb > max_mb:
+        raise IngestError(f"fichier trop volumineux ({size_mb:.0f} Mo, limite {max_mb:.0f} Mo)")
+    reader = _READERS.get(path.suffix.lower())
+    if reader is None:
+        raise IngestError(f"format non pris en charge ({path.suffix or 'sans extension'})")
+    try:
+        raw_pages = reader(path)
+    except OSError as exc:
+        raise IngestError(f"lecture impossible ({exc.strerror or exc})") from exc
+    pages = [clean_text(p) for p in raw_pages]
+    if not any(p.strip() for p in pages):
+        raise IngestError("aucun texte")
+    full = "\n".join(pages)
+    paged = path.suffix.lower() in (".pdf",) or len(pages) > 1
+    meta: dict[str, object] = {
+        "source": rel,
+        "title": extract_title(full, fallback=path.stem),
+        "doc_hash": file_hash(path),
+        "union": extract_union(full),
+        "instance": extract_instance(full),
+        "doc_date": extract_date(full),
+        "file_type": path.suffix.lower().lstrip("."),
+    }
+    docs = []
+    for i, text in enumerate(pages, start=1):
+        if not text.strip():
+            continue
+        page_meta = dict(meta, page=i if paged else None)
+        docs.append(Document(text=text, metadata=page_meta, id_=f"{str(meta['doc_hash'])[:16]}:{i}"))
+    return LoadedFile(
+        source=rel, doc_hash=str(meta["doc_hash"]), title=str(meta["title"]),
+        pages=docs, paged=paged, metadata=meta,
+    )
+
+
+def load_folder(
+    folder: Path, follow_symlinks: bool = False, max_mb: float = 60.0
+) -> Iterator[LoadedFile | Skipped]:
+    """Yield each file as LoadedFile, or Skipped with the reason; never raises per file."""
+    files, skipped = list_files(folder, follow_symlinks)
+    yield from skipped
+    for path in files:
+        try:
+            yield load_file(path, folder, max_mb)
+        except IngestError as exc:
+            yield Skipped(str(path.relative_to(folder)), str(exc))

@@ -1,0 +1,479 @@
+"""The on-disk index: dense (FAISS) + lexical (BM25, French analysis) + manifest.
+
+Layout of an index folder::
+
+    index/
+      CURRENT               name of the live generation (replaced atomically)
+      .lock                 held by the one `rag index` allowed to write
+      gen-<time>-<rand>/    one complete, immutable generation
+        manifest.json       format, embedder id and dim, chunking, per-file hashes
+        nodes.jsonl         one chunk per line (text, metadata, offsets)
+        pages.jsonl         page texts, for context around a quote
+        vectors.npy         chunk vectors (reused by the next build)
+        dense/              llama-index FaissVectorStore
+        lexical/            bm25s index over French-analysed tokens
+
+A build writes a new generation beside the live one and switches ``CURRENT``
+with ``os.replace`` only when everything is on disk: a build killed half-way
+leaves the previous index untouched and usable. Files whose hash did not
+change keep their chunks, and chunks whose text did not change keep their
+vectors, so a re-index embeds only what is new.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import bm25s
+import numpy as np
+from llama_index.core.schema import TextNode
+
+from rag.chunk import StructureChunker
+from rag.config import Settings
+from rag.embed import _Backend
+from rag.ingest import LoadedFile, Skipped, load_folder
+from rag.text import analyze
+
+FORMAT_VERSION = 1
+ANALYZER_ID = "fr-snowball-fold-elision-digits-v1"
+CHUNKER_ID = "structure-v1"
+
+
+class IndexError_(Exception):
+    """Index missing, incompatible or locked: the message is shown to the user (French)."""
+
+
+class IndexMissing(IndexError_):
+    pass
+
+
+class IndexIncompatible(IndexError_):
+    pass
+
+
+class IndexLocked(IndexError_):
+    pass
+
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+@dataclass
+class BuildReport:
+    indexed: list[str] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    chunks: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+    generation: str = ""
+
+
+def embed_text(node: TextNode) -> str:
+    """What is embedded and lexically indexed for a chunk: its section heading and text."""
+    section = str(node.metadata.get("section") or "")
+    text = node.get_content()
+    return f"{section}\n{text}" if section and not text.lstrip("# ").startswith(section) else text
+
+
+def _text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _node_to_json(node: TextNode) -> dict[str, Any]:
+    return {
+        "id": node.node_id,
+        "text": node.text,
+        "metadata": node.metadata,
+        "start": node.start_char_idx,
+        "end": node.end_char_idx,
+    }
+
+
+def _node_from_json(d: dict[str, Any]) -> TextNode:
+    meta = d["metadata"]
+    return TextNode(
+        id_=d["id"],
+        text=d["text"],
+        metadata=meta,
+        start_char_idx=d.get("start"),
+        end_char_idx=d.get("end"),
+        excluded_embed_metadata_keys=[k for k in meta if k != "section"],
+        excluded_llm_metadata_keys=[k for k in meta if k not in ("title", "page")],
+    )
+
+
+# --- the loaded, read-only index ----------------------------------------------------
+
+class Index:
+    """A loaded generation: nodes, page texts, FAISS and BM25. Read-only, thread-safe."""
+
+    def __init__(self, path: Path, manifest: dict[str, Any], nodes: list[TextNode],
+                 pages: dict[tuple[str, int | None], str]) -> None:
+        self.path = path
+        self.manifest = manifest
+        self.nodes = nodes
+        self.pages = pages
+        self._faiss: Any = None
+        self._bm25: bm25s.BM25 | None = None
+        self._df: dict[str, int] | None = None
+
+    @property
+    def faiss_store(self) -> Any:
+        if self._faiss is None:
+            from llama_index.vector_stores.faiss import FaissVectorStore
+
+            self._faiss = FaissVectorStore.from_persist_dir(str(self.path / "dense"))
+        return self._faiss
+
+    @property
+    def bm25(self) -> bm25s.BM25:
+        if self._bm25 is None:
+            self._bm25 = bm25s.BM25.load(str(self.path / "lexical"), mmap=False)
+        return self._bm25
+
+    @property
+    def df(self) -> dict[str, int]:
+        """Analyzed token -> number of chunks containing it."""
+        if self._df is None:
+            self._df = json.loads((self.path / "df.json").read_text(encoding="utf-8"))["df"]
+        return self._df
+
+    def page_text(self, source: str, page: int | None) -> str:
+        return self.pages.get((source, page), "")
+
+    @property
+    def documents(self) -> dict[str, dict[str, Any]]:
+        return dict(self.manifest.get("files", {}))
+
+
+def current_generation(index_dir: Path) -> Path | None:
+    cur = index_dir / "CURRENT"
+    if not cur.is_file():
+        return None
+    name = cur.read_text(encoding="utf-8").strip()
+    path = index_dir / name
+    return path if name and (path / "manifest.json").is_file() else None
+
+
+def open_index(index_dir: Path, embedder_id: str | None = None, dim: int | None = None) -> Index:
+    """Load the live generation; raise a clear error if missing or built with another embedder."""
+    gen = current_generation(index_dir)
+    if gen is None:
+        raise IndexMissing(
+            f"Aucun index dans « {index_dir} ». Lancez d'abord : rag index DOSSIER"
+            + (f" --index {index_dir}" if str(index_dir) != "index" else "")
+        )
+    manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexIncompatible(
+            f"L'index « {index_dir} » a le format {manifest.get('format_version')}, "
+            f"cette version attend {FORMAT_VERSION}. Reconstruisez-le : rag index DOSSIER --rebuild"
+        )
+    emb = manifest.get("embedder", {})
+    if embedder_id is not None and (emb.get("id") != embedder_id or (dim and emb.get("dim") != dim)):
+        raise IndexIncompatible(
+            f"L'index « {index_dir} » a été construit avec le modèle d'embedding "
+            f"« {emb.get('id')} » ({emb.get('dim')} dimensions), mais le modèle configuré est "
+            f"« {embedder_id} » ({dim} dimensions). Réindexez : rag index DOSSIER --rebuild"
+        )
+    nodes = [_node_from_json(json.loads(line)) for line in
+             (gen / "nodes.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    pages: dict[tuple[str, int | None], str] = {}
+    for line in (gen / "pages.jsonl").read_text(encoding="utf-8").splitlines():
+        if line:
+            d = json.loads(line)
+            pages[(d["source"], d["page"])] = d["text"]
+    return Index(gen, manifest, nodes, pages)
+
+
+# --- building ----------------------------------------------------------------------
+
+@contextmanager
+def index_lock(index_dir: Path, wait: bool = False) -> Iterator[None]:
+    """Exclusive lock on the index folder; fails fast with a clear message unless ``wait``."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    fh = open(index_dir / ".lock", "a+")
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError as exc:
+            raise IndexLocked(
+                f"Une autre indexation est en cours sur « {index_dir} ». "
+                "Attendez qu'elle se termine (ou relancez avec --wait)."
+            ) from exc
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        yield
+    finally:
+        fh.close()
+
+
+def _write_jsonl(path: Path, rows: Iterator[dict[str, Any]] | list[dict[str, Any]]) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def analyzed_corpus(texts: list[str]) -> Any:
+    return bm25s.tokenize(
+        [" ".join(analyze(t)) for t in texts],
+        lower=False, token_pattern=r"[^ ]+", stopwords=None, stemmer=None, show_progress=False,
+    )
+
+
+def plan_changes(folder: Path, index_dir: Path, settings: Settings) -> dict[str, list[str]]:
+    """What a build would do, without reading file contents beyond hashing."""
+    from rag.ingest import file_hash, list_files
+
+    gen = current_generation(index_dir)
+    old = json.loads((gen / "manifest.json").read_text())["files"] if gen else {}
+    files, skipped = list_files(folder, settings.follow_symlinks)
+    plan: dict[str, list[str]] = {"added": [], "modified": [], "unchanged": [], "removed": [],
+                                  "refused": [f"{s.path} : {s.reason}" for s in skipped]}
+    seen = set()
+    for path in files:
+        rel = str(path.relative_to(folder))
+        seen.add(rel)
+        if rel not in old:
+            plan["added"].append(rel)
+        elif old[rel]["hash"] != file_hash(path):
+            plan["modified"].append(rel)
+        else:
+            plan["unchanged"].append(rel)
+    plan["removed"] = sorted(set(old) - seen)
+    return plan
+
+
+def build_index(
+    folder: Path,
+    settings: Settings,
+    embedder: _Backend,
+    progress: ProgressFn | None = None,
+    rebuild: bool = False,
+    wait: bool = False,
+) -> BuildReport:
+    """Index ``folder`` into ``settings.index_dir`` as a new generation, reusing what it can.
+
+    Raises ``FileNotFoundError``/``NotADirectoryError`` for a missing folder and
+    ``ValueError`` when it holds no readable document (both with French messages).
+    """
+    t0 = time.perf_counter()
+    if not folder.exists():
+        raise FileNotFoundError(f"Dossier introuvable : {folder}")
+    if not folder.is_dir():
+        raise NotADirectoryError(f"Ce n'est pas un dossier : {folder}")
+    index_dir = settings.index_dir
+    report = BuildReport()
+    with index_lock(index_dir, wait=wait):
+        prev = None if rebuild else current_generation(index_dir)
+        prev_manifest: dict[str, Any] = {}
+        prev_nodes: dict[str, list[dict[str, Any]]] = {}
+        prev_vectors: dict[str, np.ndarray] = {}
+        if prev is not None:
+            prev_manifest = json.loads((prev / "manifest.json").read_text(encoding="utf-8"))
+            same_model = prev_manifest.get("embedder", {}).get("id") == embedder.model_id
+            same_chunks = prev_manifest.get("chunking") == _chunking(settings)
+            if prev_manifest.get("format_version") == FORMAT_VERSION and same_model:
+                vecs = np.load(prev / "vectors.npy")
+                rows = [json.loads(x) for x in
+                        (prev / "nodes.jsonl").read_text(encoding="utf-8").splitlines() if x]
+                for row, vec in zip(rows, vecs, strict=True):
+                    prev_vectors[row["metadata"].get("text_key", "")] = vec
+                    if same_chunks:
+                        prev_nodes.setdefault(row["metadata"]["source"], []).append(row)
+            else:
+                prev_manifest = {}
+
+        chunker = StructureChunker(chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
+        old_files = prev_manifest.get("files", {})
+        files_meta: dict[str, dict[str, Any]] = {}
+        all_nodes: list[TextNode] = []
+        page_rows: list[dict[str, Any]] = []
+        now = time.strftime("%Y-%m-%dT%H:%M:%S")
+
+        prev_pages: dict[str, list[dict[str, Any]]] = {}
+        if prev is not None and prev_nodes:
+            for line in (prev / "pages.jsonl").read_text(encoding="utf-8").splitlines():
+                if line:
+                    d = json.loads(line)
+                    prev_pages.setdefault(d["source"], []).append(d)
+
+        items = list(load_folder(folder, settings.follow_symlinks, settings.max_file_mb))
+        n_items = len(items)
+        for i, item in enumerate(items, start=1):
+            if progress:
+                progress("lecture", i, n_items)
+            if isinstance(item, Skipped):
+                report.skipped.append(item)
+                continue
+            lf: LoadedFile = item
+            old = old_files.get(lf.source)
+            if old and old["hash"] == lf.doc_hash and lf.source in prev_nodes:
+                nodes = [_node_from_json(r) for r in prev_nodes[lf.source]]
+                page_rows.extend(prev_pages.get(lf.source, []))
+                files_meta[lf.source] = dict(old)
+                report.reused.append(lf.source)
+            else:
+                nodes = [n for n in chunker.get_nodes_from_documents(lf.pages)
+                         if isinstance(n, TextNode)]
+                for n in nodes:
+                    n.metadata["text_key"] = _text_key(embed_text(n))
+                    n.excluded_embed_metadata_keys.append("text_key")
+                    n.excluded_llm_metadata_keys.append("text_key")
+                page_rows.extend(
+                    {"source": lf.source, "page": d.metadata.get("page"), "text": d.text}
+                    for d in lf.pages
+                )
+                files_meta[lf.source] = {
+                    "hash": lf.doc_hash,
+                    "title": lf.title,
+                    "pages": len(lf.pages),
+                    "paged": lf.paged,
+                    "chunks": len(nodes),
+                    "indexed_at": now,
+                    **{k: lf.metadata.get(k) for k in ("union", "instance", "doc_date", "file_type")},
+                }
+                report.indexed.append(lf.source)
+            all_nodes.extend(nodes)
+        report.removed = sorted(set(old_files) - set(files_meta))
+        if not all_nodes:
+            reasons = "; ".join(f"{s.path} : {s.reason}" for s in report.skipped[:5])
+            raise ValueError(
+                f"Aucun document lisible dans « {folder} »" + (f" ({reasons})" if reasons else "")
+            )
+
+        # Vectors: reuse by chunk-text hash, embed only what is new.
+        keys = [str(n.metadata["text_key"]) for n in all_nodes]
+        todo = [i for i, k in enumerate(keys) if k not in prev_vectors]
+        vectors = np.zeros((len(all_nodes), embedder.dim), dtype=np.float32)
+        for i, k in enumerate(keys):
+            if k in prev_vectors:
+                vectors[i] = prev_vectors[k]
+        batch = max(1, embedder.embed_batch_size)
+        for start in range(0, len(todo), batch):
+            idx = todo[start:start + batch]
+            vectors[idx] = embedder.embed_passages([embed_text(all_nodes[i]) for i in idx])
+            if progress:
+                progress("embeddings", min(start + batch, len(todo)), len(todo))
+        report.embedded = len(todo)
+        report.chunks = len(all_nodes)
+
+        gen = _write_generation(index_dir, settings, embedder, all_nodes, vectors, page_rows,
+                                files_meta, report.skipped, progress)
+        report.generation = gen.name
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _chunking(settings: Settings) -> dict[str, Any]:
+    return {"chunker": CHUNKER_ID, "chunk_size": settings.chunk_size,
+            "chunk_overlap": settings.chunk_overlap, "analyzer": ANALYZER_ID}
+
+
+def _write_generation(
+    index_dir: Path, settings: Settings, embedder: _Backend, nodes: list[TextNode],
+    vectors: np.ndarray, page_rows: list[dict[str, Any]], files_meta: dict[str, Any],
+    skipped: list[Skipped], progress: ProgressFn | None,
+) -> Path:
+    import faiss
+    from llama_index.vector_stores.faiss import FaissVectorStore
+
+    name = f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+    tmp = index_dir / f".tmp-{name}"
+    tmp.mkdir(parents=True)
+    try:
+        if progress:
+            progress("écriture", 0, 1)
+        _write_jsonl(tmp / "nodes.jsonl", [_node_to_json(n) for n in nodes])
+        _write_jsonl(tmp / "pages.jsonl", page_rows)
+        np.save(tmp / "vectors.npy", vectors)
+
+        flat = faiss.IndexFlatIP(int(vectors.shape[1]))
+        store = FaissVectorStore(faiss_index=flat)
+        store.client.add(vectors)  # bulk add; ids are row positions, as FaissVectorStore.add gives
+        store.persist(str(tmp / "dense" / "default__vector_store.json"))
+
+        tokens = analyzed_corpus([embed_text(n) for n in nodes])
+        bm25 = bm25s.BM25()
+        bm25.index(tokens, show_progress=False)
+        bm25.save(str(tmp / "lexical"))
+        # Document frequencies, for weighting question terms when picking sentences.
+        counts = np.zeros(len(tokens.vocab), dtype=np.int64)
+        for ids in tokens.ids:
+            counts[np.unique(np.asarray(ids, dtype=np.int64))] += 1
+        df = {tok: int(counts[i]) for tok, i in tokens.vocab.items()}
+        (tmp / "df.json").write_text(json.dumps({"n": len(nodes), "df": df}), encoding="utf-8")
+
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "embedder": {"id": embedder.model_id, "dim": int(vectors.shape[1])},
+            "chunking": _chunking(settings),
+            "dense": {"faiss": "IndexFlatIP", "count": int(flat.ntotal)},
+            "n_chunks": len(nodes),
+            "files": files_meta,
+            "skipped": [{"path": s.path, "reason": s.reason} for s in skipped],
+        }
+        (tmp / "manifest.json").write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
+        )
+        final = index_dir / name
+        os.replace(tmp, final)
+        _fsync_dir(index_dir)
+        cur_tmp = index_dir / f".CURRENT.{secrets.token_hex(3)}"
+        cur_tmp.write_text(name, encoding="utf-8")
+        with open(cur_tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(cur_tmp, index_dir / "CURRENT")
+        _fsync_dir(index_dir)
+        if progress:
+            progress("écriture", 1, 1)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _prune(index_dir, keep=name)
+    return final
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _prune(index_dir: Path, keep: str) -> None:
+    """Remove older generations and leftovers of interrupted builds.
+
+    Generations younger than a minute are kept a little longer so that a reader
+    that resolved CURRENT just before the switch can finish loading.
+    """
+    now = time.time()
+    for p in index_dir.iterdir():
+        if p.name == keep or not (p.name.startswith("gen-") or p.name.startswith(".tmp-gen-")
+                                  or p.name.startswith(".CURRENT.")):
+            continue
+        if now - p.stat().st_mtime < 60 and p.name.startswith("gen-"):
+            continue
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)

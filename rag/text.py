@@ -1,0 +1,308 @@
+"""French text analysis: folding, elisions, stemming, numbers and dates.
+
+This is the part general-purpose libraries do poorly for French union
+documents, so it is ours. Everything here is pure and deterministic.
+
+Worked examples::
+
+    fold("L’Équipe")                       -> "l'equipe"
+    join_digit_groups("2 900 ETP")         -> "2900 ETP"      (space, NBSP, narrow NBSP)
+    analyze("Qu'en est-il des 2 900 ETP ?") -> ["est", "2900", "etp"]
+    analyze("les demandeurs d'emploi")     -> ["demandeur", "emploi"]
+    extract_quantities("Le coût ? 2 millions d'euros !")[0].value -> 2000000.0
+    normalize_for_match("1<sup>er</sup> avril")  -> "1er avril"
+
+What it leaves out: lemmatisation beyond Snowball, spelling correction and
+synonyms (the glossary handles acronyms and synonyms in retrieval).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+
+import Stemmer
+
+# Apostrophes and spaces seen in real documents.
+_APOSTROPHES = "\u2019\u2018\u02bc\u0060\u00b4\u2032"
+_SPACES = "\u00a0\u202f\u2007\u2009\u200a"
+_LIGATURES = {"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE"}
+
+ELISIONS = ("l", "d", "qu", "j", "n", "s", "c", "m", "t", "jusqu", "lorsqu", "puisqu", "quoiqu")
+
+STOPWORDS = frozenset(
+    """
+    a au aux avec ce ces cet cette dans de des du elle elles en et eux il ils je la le les leur
+    leurs lui ma mais me meme mes moi mon ne nos notre nous on ou par pas pour qu que qui sa se
+    ses son sur ta te tes toi ton tu un une vos votre vous c d j l m n s t y ete etre est sont
+    etait ont a as avons avez avait ai sera seront fait faire cela ca ci la-bas dont donc si
+    tout tous toute toutes plus moins tres bien aussi alors comme ainsi entre vers chez sous
+    sans selon apres avant depuis pendant lors deja encore ici y-a-t-il est-ce
+    """.split()
+)
+
+# Words that say what kind of answer is wanted, not what it is about.
+QUESTION_WORDS = frozenset(
+    """
+    combien quel quelle quels quelles quoi quand comment pourquoi qui ou lequel laquelle
+    lesquels lesquelles est-ce existe-t-il y-a-t-il peut-on doit-on dit disent dire indique
+    indiquent selon document documents tract tracts parle parlent mentionne evoque
+    """.split()
+)
+
+_TOKEN_RE = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+", re.UNICODE)
+_DIGIT_GROUP_RE = re.compile(r"(?<![\d.,])(\d{1,3})((?:[ \u00a0\u202f\u2007\u2009]\d{3})+)(?![\d])")
+_SUP_RE = re.compile(r"<sup>\s*(.*?)\s*</sup>|\^\{\s*(.*?)\s*\}", re.IGNORECASE | re.DOTALL)
+_WS_RE = re.compile(r"\s+")
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip accents, unify apostrophes and ligatures."""
+    for lig, rep in _LIGATURES.items():
+        text = text.replace(lig, rep)
+    for ap in _APOSTROPHES:
+        text = text.replace(ap, "'")
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return text.lower()
+
+
+def join_digit_groups(text: str) -> str:
+    """Join thousands written with a space: "2 900" -> "2900", "1 234 567" -> "1234567".
+
+    "2 M€", "de 2 à 5" and "2024 2025" stay untouched: only groups of exactly
+    three digits after a 1-3 digit head are joined.
+    """
+    return _DIGIT_GROUP_RE.sub(lambda m: m.group(1) + re.sub(r"\D", "", m.group(2)), text)
+
+
+def unwrap_superscripts(text: str) -> str:
+    """"1<sup>er</sup>" -> "1er", "1^{ère}" -> "1ère"."""
+    return _SUP_RE.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), text)
+
+
+def split_elisions(text: str) -> str:
+    """Drop elided articles and pronouns: "l'ia" -> "ia", "qu'en" -> "en" (input folded)."""
+    return re.sub(r"\b(?:%s)'" % "|".join(ELISIONS), "", text)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("french")
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    return str(_stemmer().stemWord(word))
+
+
+# Symbols that carry meaning in questions about money and rates.
+_SYMBOLS = (("m€", " millions euros "), ("k€", " milliers euros "), ("md€", " milliards euros "),
+            ("€", " euros "), ("%", " pourcent "))
+
+
+def raw_tokens(text: str) -> list[str]:
+    """Folded word and number tokens, elisions removed, stopwords kept, not stemmed."""
+    text = fold(join_digit_groups(unwrap_superscripts(text)))
+    for sym, rep in _SYMBOLS:
+        text = text.replace(sym, rep)
+    text = split_elisions(text)
+    return _TOKEN_RE.findall(text)
+
+
+def analyze(text: str, keep_question_words: bool = True) -> list[str]:
+    """Tokens for lexical search: folded, elisions split, stopwords dropped, stemmed.
+
+    Numbers are kept whole ("2900", "1,5"); a decimal comma and point are unified.
+    """
+    out: list[str] = []
+    for tok in raw_tokens(text):
+        if tok[0].isdigit():
+            out.append(tok.replace(",", "."))
+            continue
+        if tok in STOPWORDS or len(tok) < 2:
+            continue
+        if not keep_question_words and tok in QUESTION_WORDS:
+            continue
+        out.append(stem(tok))
+    return out
+
+
+def normalize_for_match(text: str) -> str:
+    """Canonical form for checking that an expected answer appears in a text.
+
+    Folds case and accents, unwraps <sup>, drops markdown emphasis, unifies
+    apostrophes and spaces, joins digit groups ("2 900" = "2900").
+    """
+    text = unwrap_superscripts(text).replace("**", "").replace("__", "")
+    for sp in _SPACES:
+        text = text.replace(sp, " ")
+    text = join_digit_groups(text)
+    text = fold(text)
+    return _WS_RE.sub(" ", text).strip()
+
+
+def contains_normalized(haystack: str, needle: str) -> bool:
+    """True when ``needle`` occurs in ``haystack`` after ``normalize_for_match``."""
+    n = normalize_for_match(needle)
+    return bool(n) and n in normalize_for_match(haystack)
+
+
+# --- numbers and dates ---------------------------------------------------------
+
+_SCALES = {
+    "millier": 1e3, "milliers": 1e3, "k": 1e3, "k€": 1e3,
+    "million": 1e6, "millions": 1e6, "m": 1e6, "m€": 1e6, "mln": 1e6,
+    "milliard": 1e9, "milliards": 1e9, "md": 1e9, "mds": 1e9, "md€": 1e9, "mrd": 1e9,
+}
+
+_NUMBER_RE = re.compile(
+    r"(?<![\w.,])(?P<num>\d{1,3}(?:[ \u00a0\u202f]\d{3})+|\d+)(?:[.,](?P<dec>\d+))?"
+    r"(?P<ord>\s*(?:er|ère|ere|e|ème|eme|nd|nde)\b)?"
+    r"(?:\s*(?P<scale>milliers|millier|millions|million|milliards|milliard|mds|md|mrd|k|m)\b\.?)?"
+    r"(?:\s*(?:d['\u2019]\s*|de\s+)?(?P<unit>€|%|euros?\b|pour\s?cent\b|etp\b))?",
+    re.IGNORECASE,
+)
+
+MONTHS = {
+    "janvier": 1, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6, "juillet": 7,
+    "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11, "decembre": 12,
+}
+_DATE_WORDS_RE = re.compile(
+    r"\b(?P<day>\d{1,2})(?:\s*(?:er|<sup>\s*er\s*</sup>))?\s+(?P<month>%s)\s+(?P<year>\d{4})\b"
+    % "|".join(MONTHS),
+)
+_MONTH_YEAR_RE = re.compile(r"\b(?P<month>%s)\s+(?P<year>\d{4})\b" % "|".join(MONTHS))
+_DATE_NUM_RE = re.compile(r"\b(?P<day>\d{1,2})[/.-](?P<month>\d{1,2})[/.-](?P<year>\d{4})\b")
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A number mentioned in text, with its scale applied: "2 M€" -> 2000000.0, unit "€"."""
+
+    value: float
+    unit: str
+    text: str
+    start: int
+    end: int
+
+
+def _unit(raw: str | None) -> str:
+    if not raw:
+        return ""
+    r = fold(raw).replace(" ", "")
+    if r.startswith("euro") or r == "€":
+        return "€"
+    if r in ("%", "pourcent"):
+        return "%"
+    return r
+
+
+def extract_quantities(text: str) -> list[Quantity]:
+    """Numbers in ``text`` with thousands joined, decimals and scales applied.
+
+    Years inside dates are reported too (as plain numbers); ordinals ("1er")
+    are kept with unit "ordinal".
+    """
+    out: list[Quantity] = []
+    clean = text
+    for m in _NUMBER_RE.finditer(clean):
+        digits = re.sub(r"\D", "", m.group("num"))
+        value = float(digits + ("." + m.group("dec") if m.group("dec") else ""))
+        scale = (m.group("scale") or "").lower()
+        unit = _unit(m.group("unit"))
+        if scale:
+            # "2 M€" or "2 millions": a bare "m" is a scale only before "€".
+            if scale == "m" and unit != "€":
+                scale = ""
+            value *= _SCALES.get(scale, 1.0)
+        if m.group("ord"):
+            unit = unit or "ordinal"
+        end = m.end() if (scale or unit) else m.start() + len(m.group("num")) + (
+            len(m.group("dec")) + 1 if m.group("dec") else 0)
+        out.append(Quantity(value, unit, clean[m.start():end].strip(), m.start(), end))
+    return out
+
+
+def extract_dates(text: str) -> list[date]:
+    """Full dates written in words or digits: "1er avril 2025", "01/04/2024"."""
+    folded = fold(unwrap_superscripts(text))
+    found: list[date] = []
+    for m in _DATE_WORDS_RE.finditer(folded):
+        try:
+            found.append(date(int(m["year"]), MONTHS[m["month"]], int(m["day"])))
+        except ValueError:
+            continue
+    for m in _DATE_NUM_RE.finditer(folded):
+        try:
+            found.append(date(int(m["year"]), int(m["month"]), int(m["day"])))
+        except ValueError:
+            continue
+    return found
+
+
+def has_date(text: str) -> bool:
+    folded = fold(unwrap_superscripts(text))
+    return bool(
+        _DATE_WORDS_RE.search(folded)
+        or _MONTH_YEAR_RE.search(folded)
+        or _DATE_NUM_RE.search(folded)
+        or re.search(r"\b(19|20)\d{2}\b", folded)
+    )
+
+
+def numbers_supported(claim: str, evidence: str) -> list[str]:
+    """Quantities in ``claim`` that no quantity in ``evidence`` matches (empty = all supported).
+
+    "2 M€" is supported by "2 millions d'euros"; "2900" by "2 900".
+    """
+    have = {round(q.value, 6) for q in extract_quantities(evidence)}
+    return [q.text for q in extract_quantities(claim) if round(q.value, 6) not in have]
+
+
+# --- sentences -----------------------------------------------------------------
+
+_ABBREV = ("m", "mme", "mmes", "mm", "art", "cf", "etc", "p", "n", "no", "dr", "pr", "st", "ste",
+           "vol", "ex", "env", "max", "min", "av", "bd", "fig", "al")
+_SENT_END_RE = re.compile(r"[.!?…]+[»\"')\]]*(?=\s+[«\"(\[]?[A-ZÀ-ÖØ-Þ0-9•\-–])")
+_LEAD_RE = re.compile(r"^[\s#>*•\-–—·▪●◦]+")
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Character spans of the sentences in ``text[start:end]``, as offsets into ``text``.
+
+    A line break always ends a sentence (PDF-extracted lines and bullets are units);
+    inside a line, ".", "!", "?" or "…" followed by a capital ends one, except
+    after common abbreviations ("M.", "art.", "etc."). Leading bullets, heading
+    marks and spaces are excluded from each span, so ``text[a:b]`` is the
+    sentence as written::
+
+        sentence_spans("Le coût ? 2 millions d'euros ! Et après.\\n- point")
+        -> [(0, 9), (10, 30), (31, 40), (43, 48)]
+    """
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    pos = start
+    for line in text[start:end].split("\n"):
+        line_start = pos
+        pos += len(line) + 1
+        cut = 0
+        for m in _SENT_END_RE.finditer(line):
+            word = re.findall(r"(\w+)[.!?…]*$", line[: m.start() + 1])
+            if m.group(0) == "." and word and fold(word[-1]) in _ABBREV:
+                continue
+            spans.append((line_start + cut, line_start + m.end()))
+            cut = m.end()
+        spans.append((line_start + cut, line_start + len(line)))
+    out = []
+    for a, b in spans:
+        seg = text[a:b]
+        lead = len(seg) - len(_LEAD_RE.sub("", seg))
+        a += lead
+        b = a + len(text[a:b].rstrip())
+        if b > a and re.search(r"\w", text[a:b]):
+            out.append((a, b))
+    return out

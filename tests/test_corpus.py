@@ -1,0 +1,69 @@
+"""The sample corpus with the real bundled e5 model and a real FAISS index on disk."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer import ABSTAIN_MESSAGE
+
+pytestmark = pytest.mark.slow
+
+CGT_CSEC = "000_ae26866323061855.txt"
+
+
+def test_etp_target_answers_2900_citing_the_cgt_csec_document(e5_pipeline) -> None:  # type: ignore[no-untyped-def]
+    ans = e5_pipeline.ask("Combien d'ETP la direction veut-elle gagner avec l'IA d'ici 2027 ?")
+    assert not ans.abstained
+    assert "2900 ETP" in ans.answer
+    first = ans.citations[0]
+    assert first.source == CGT_CSEC
+    assert "2900 ETP d'ici 2027" in first.quote
+    assert first.title.startswith("Un CSEC avec un ordre du jour chargé")
+    assert first.union == "CGT"
+
+
+def test_france_travail_pro_campaign_cost(e5_pipeline) -> None:  # type: ignore[no-untyped-def]
+    ans = e5_pipeline.ask("Combien a coûté la campagne publicitaire France Travail PRO ?")
+    assert ans.answer.startswith("2 millions d'euros")
+    assert ans.citations[0].source == CGT_CSEC
+
+
+def test_answer_is_short(e5_pipeline) -> None:  # type: ignore[no-untyped-def]
+    ans = e5_pipeline.ask("Combien a coûté la campagne publicitaire France Travail PRO ?")
+    assert len(ans.answer.split()) <= 50
+
+
+@pytest.mark.parametrize("question", [
+    "Qui a gagné la coupe du monde de football 2022 ?",
+    "Quel est le taux d'orientation vers France Travail en Bretagne ?",
+    "Combien d'ETP la direction veut-elle supprimer d'ici 2031 ?",
+])
+def test_out_of_corpus_questions_are_declined(e5_pipeline, question: str) -> None:  # type: ignore[no-untyped-def]
+    ans = e5_pipeline.ask(question)
+    assert ans.abstained and ans.answer == ABSTAIN_MESSAGE and not ans.citations
+
+
+def test_titles_are_read_from_content(e5_pipeline) -> None:  # type: ignore[no-untyped-def]
+    titles = {src: f["title"] for src, f in e5_pipeline.index.documents.items()}
+    assert titles[CGT_CSEC].startswith("Un CSEC avec un ordre du jour chargé")
+    assert titles["004_69d067c567b4c199.txt"].startswith("Point d'étape sur la mise en place")
+    assert not any(t[:3].isdigit() for t in titles.values())
+
+
+def test_search_finds_the_mistral_partnership(e5_pipeline) -> None:  # type: ignore[no-untyped-def]
+    results = e5_pipeline.search("Mistral AI partenariat", 5)
+    assert results[0].source == CGT_CSEC
+    assert "MISTRAL AI" in results[0].text
+
+
+def test_quotes_are_substrings_of_the_source_file(e5_pipeline, corpus_dir) -> None:  # type: ignore[no-untyped-def]
+    """Quotes come from the stored page text, which differs from the file only by
+    unwrapped <sup> tags and dropped markdown bold markers."""
+    from rag.ingest import clean_text
+
+    for q in ["Combien a coûté la campagne publicitaire France Travail PRO ?",
+              "Quand l'algorithme d'orientation doit-il être mis en œuvre ?",
+              "Quelle agence de publicité a créé la campagne ?"]:
+        for c in e5_pipeline.ask(q).citations:
+            raw = (corpus_dir / c.source).read_text(encoding="utf-8")
+            assert c.quote in clean_text(raw)

@@ -1,0 +1,78 @@
+"""French analysis: what users notice is that "2 900" finds "2900" and l'IA finds IA."""
+
+from datetime import date
+
+import pytest
+
+from rag.text import (
+    analyze,
+    contains_normalized,
+    extract_dates,
+    extract_quantities,
+    fold,
+    join_digit_groups,
+    normalize_for_match,
+    numbers_supported,
+    sentence_spans,
+)
+
+
+def test_fold_accents_apostrophes_ligatures() -> None:
+    assert fold("L’Équipe œuvre à Noël") == "l'equipe oeuvre a noel"
+
+
+@pytest.mark.parametrize("text", ["l'IA", "l’IA", "L'ia"])
+def test_elisions_are_split(text: str) -> None:
+    assert analyze(text) == ["ia"]
+
+
+def test_elisions_qu_jusqu_d_s() -> None:
+    assert analyze("jusqu'à l'agence qu'elle d'emploi s'inscrire") == ["agenc", "emploi", "inscrir"]
+
+
+def test_stemming_makes_plural_and_singular_meet() -> None:
+    assert analyze("les demandeurs d'emploi") == analyze("le demandeur d'emploi")
+    assert analyze("orientations") == analyze("orientation")
+
+
+@pytest.mark.parametrize("written", ["2900", "2 900", "2\u00a0900", "2\u202f900"])
+def test_thousands_written_any_way_give_one_token(written: str) -> None:
+    assert analyze(f"{written} ETP") == ["2900", "etp"]
+
+
+def test_digit_groups_do_not_merge_unrelated_numbers() -> None:
+    assert join_digit_groups("de 2 à 5, en 2024 2025") == "de 2 à 5, en 2024 2025"
+    assert join_digit_groups("1 234 567 euros") == "1234567 euros"
+
+
+def test_quantities_with_scales_and_units() -> None:
+    found = {(q.value, q.unit) for q in extract_quantities(
+        "Le coût ? 2 millions d'euros, soit 2 M€ ; 76 % ; 1,5 millions ; 2 900 ETP")}
+    assert (2_000_000.0, "€") in found
+    assert (76.0, "%") in found
+    assert (1_500_000.0, "") in found
+    assert (2900.0, "etp") in found
+
+
+def test_number_support_across_spellings() -> None:
+    assert numbers_supported("2 M€ et 2900 ETP", "2 millions d'euros et 2 900 ETP") == []
+    assert numbers_supported("3 M€", "2 millions d'euros") == ["3 M€"]
+
+
+def test_dates_in_words_digits_and_superscript() -> None:
+    assert extract_dates("le 1<sup>er</sup> avril 2025") == [date(2025, 4, 1)]
+    assert extract_dates("le 01/04/2024") == [date(2024, 4, 1)]
+    assert extract_dates("le 24 octobre 2024") == [date(2024, 10, 24)]
+
+
+def test_match_normalisation() -> None:
+    assert normalize_for_match("1<sup>er</sup> avril **2 900**") == "1er avril 2900"
+    assert contains_normalized("gains de 2\u202f900 ETP", "2900 ETP")
+    assert not contains_normalized("gains de 29 ETP", "2900")
+
+
+def test_sentence_spans_are_exact_offsets() -> None:
+    text = "Le coût ? 2 millions d'euros ! Selon M. Dupont, non.\n- Un point\n### Titre"
+    spans = sentence_spans(text)
+    parts = [text[a:b] for a, b in spans]
+    assert parts == ["Le coût ?", "2 millions d'euros !", "Selon M. Dupont, non.", "Un point", "Titre"]
