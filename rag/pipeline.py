@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,20 @@ class Pipeline:
         ans.timings_ms = {"load": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000,
                           "answer": (t3 - t2) * 1000, "total": (t3 - t0) * 1000}
         return ans
+
+    def stream(self, question: str, filters: Filters | None = None,
+               history: list[tuple[str, str]] | None = None) -> Iterator[str | Answer]:
+        """Yield the answer text in pieces as it is produced, then the final ``Answer``.
+
+        The extractive answerer produces its text at once, so it is yielded word by
+        word; a generative answerer yields tokens as the model writes them.
+        ``history`` holds earlier (question, answer) turns of a conversation.
+        """
+        ans = self.ask(question, filters)
+        words = ans.answer.split(" ")
+        for i, w in enumerate(words):
+            yield w if i == 0 else " " + w
+        yield ans
 
 
 def build_pipeline(settings: Settings, embedder: _Backend | None = None) -> Pipeline:
