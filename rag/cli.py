@@ -1,4 +1,4 @@
-"""`rag index | ask | search | status` — thin click commands over the pipeline.
+"""`rag index | ask | search | status | ui` — thin click commands over the pipeline.
 
 Exit codes: 0 success, 2 bad input (missing folder, empty question, no index,
 incompatible index), 1 internal error. Messages for people are in French and
@@ -283,6 +283,38 @@ def status_cmd(ctx: click.Context, index_dir: Path | None) -> None:
                    + (f" [{meta}]" if meta else ""))
     for s in m.get("skipped", []):
         click.echo(f"Ignoré : {s['path']} — {s['reason']}")
+
+
+@cli.command("ui")
+@index_option
+@click.option("--corpus", type=click.Path(path_type=Path), default=None,
+              help="Dossier des documents : indexé au premier usage, reçoit les fichiers ajoutés "
+                   "(défaut : documents/).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Adresse d'écoute. 0.0.0.0 rend l'interface accessible depuis le réseau.")
+@click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True,
+              help="Port d'écoute.")
+@click.pass_context
+@_guard
+def ui_cmd(ctx: click.Context, index_dir: Path | None, corpus: Path | None, host: str,
+           port: int) -> None:
+    """Ouvrir l'interface web (discussion, sources, documents) dans le navigateur."""
+    settings = _settings(ctx, index_dir=index_dir, corpus_dir=corpus)
+    if settings.corpus_dir is None:
+        settings = settings.model_copy(update={"corpus_dir": Path("documents")})
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"Attention : l'interface écoute sur {host} et sera accessible depuis le réseau, "
+                   "sans mot de passe.", err=True)
+    from rag.ui import launch
+
+    click.echo(f"Interface web : http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}/ "
+               f"(documents : {settings.corpus_dir}, index : {settings.index_dir}). "
+               "Ctrl+C pour arrêter.", err=True)
+    try:
+        launch(settings, host=host, port=port, quiet=True)
+    except OSError as exc:
+        raise UserError(f"Impossible d'ouvrir le port {port} sur {host} ({exc}). "
+                        "Choisissez-en un autre avec --port N.") from exc
 
 
 def main() -> None:
