@@ -321,3 +321,12 @@ def _provenance(c: Citation) -> str:
 
 
 __all__ = ["ABSTAIN_MESSAGE", "Answer", "Citation", "ExtractiveAnswerer", "question_type"]
+
+
+def cite_span(index: Index, hit: Hit, n: int, start: int, end: int, score: float = 0.0,
+              page_text: str | None = None) -> Citation:
+    """Citation [n] quoting ``page[start:end]`` of ``hit`` with the extractive answerer's rules
+    (provenance, short sentences extended); used by the LLM answerer (rag.generate)."""
+    meta = hit.node.metadata
+    page = page_text if page_text is not None else index.page_text(str(meta["source"]), meta.get("page"))
+    return ExtractiveAnswerer(index)._cite(n, _Cand(0, hit, start, end, (page or "")[start:end], score))

@@ -178,8 +178,10 @@ def _ensure_index(pipe: Any, corpus: Path | None) -> None:
     _print_report(report, Path(folder), pipe.settings.index_dir)
 
 
-def _render_answer(ans: Any) -> str:
-    lines = [ans.answer]
+def _render_answer(ans: Any, with_text: bool = True) -> str:
+    """The answer, its warnings (grounding check, in French) and its sources with quotes."""
+    lines = [ans.answer] if with_text else []
+    lines += [f"⚠ {w}" for w in ans.warnings]
     if ans.citations:
         lines.append("")
         lines.append("Sources :")
@@ -199,16 +201,27 @@ def _render_answer(ans: Any) -> str:
 @click.option("--corpus", type=click.Path(path_type=Path), default=None,
               help="Dossier à indexer au premier usage si l'index n'existe pas.")
 @click.option("--json", "as_json", is_flag=True, help="Sortie JSON (une ligne par question).")
+@click.option("--llm", "answerer", type=click.Choice(["extractive", "llamacpp", "openai"]), default=None,
+              help="Rédiger la réponse avec un modèle local (llamacpp : fichier GGUF ; openai : "
+                   "serveur compatible OpenAI, ex. Ollama). Défaut : extractive (citations seules).")
+@click.option("--model", "llm_model_path", type=click.Path(path_type=Path), default=None,
+              help="Fichier GGUF pour --llm llamacpp (défaut : modèle de test Gemma 270M embarqué).")
+@click.option("--base-url", "llm_base_url", default=None,
+              help="URL du serveur pour --llm openai (défaut : http://127.0.0.1:11434/v1, Ollama).")
+@click.option("--llm-name", "llm_model", default=None, help="Nom du modèle servi (--llm openai).")
+@click.option("--stream", "stream", is_flag=True, help="Afficher la réponse au fil de l'écriture.")
 @_with_filters
 @click.pass_context
 @_guard
 def ask_cmd(ctx: click.Context, question: str, index_dir: Path | None, corpus: Path | None,
-            as_json: bool, sources: tuple[str, ...], union: str | None, after: str | None,
-            before: str | None) -> None:
+            as_json: bool, answerer: str | None, llm_model_path: Path | None, llm_base_url: str | None,
+            llm_model: str | None, stream: bool, sources: tuple[str, ...], union: str | None,
+            after: str | None, before: str | None) -> None:
     """Poser QUESTION (ou « - » pour lire une question par ligne sur l'entrée standard)."""
     from rag.pipeline import build_pipeline
 
-    settings = _settings(ctx, index_dir=index_dir, corpus_dir=corpus)
+    settings = _settings(ctx, index_dir=index_dir, corpus_dir=corpus, answerer=answerer,
+                         llm_model_path=llm_model_path, llm_base_url=llm_base_url, llm_model=llm_model)
     pipe = build_pipeline(settings)
     _ensure_index(pipe, corpus)
     filters = _filters(sources, union, after, before)
@@ -225,11 +238,38 @@ def ask_cmd(ctx: click.Context, question: str, index_dir: Path | None, corpus: P
         return
     if not question.strip():
         raise UserError("La question est vide.")
+    if stream and not as_json:
+        _stream_answer(pipe, question, filters)
+        return
     ans = pipe.ask(question, filters)
     if as_json:
         click.echo(json.dumps(ans.public(), ensure_ascii=False))
     else:
         click.echo(_render_answer(ans))
+
+
+def _stream_answer(pipe: Any, question: str, filters: Any) -> None:
+    """Print the answer as it is written; if the grounding check replaced it, say so and
+    print the replacement (rag.generate)."""
+    from dataclasses import replace
+
+    from rag.answer import Answer
+
+    shown: list[str] = []
+    for piece in pipe.stream(question, filters):
+        if isinstance(piece, Answer):
+            if shown:
+                click.echo("")
+            if " ".join("".join(shown).split()) == " ".join(piece.answer.split()):
+                click.echo(_render_answer(piece, with_text=False))
+            else:  # replaced (figure not in the cited passages, or abstention): warnings first
+                for w in piece.warnings:
+                    click.echo(f"⚠ {w}")
+                click.echo(_render_answer(replace(piece, warnings=[])))
+            return
+        shown.append(piece)
+        click.echo(piece, nl=False)
+        sys.stdout.flush()
 
 
 @cli.command("search")

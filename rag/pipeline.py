@@ -19,6 +19,7 @@ from typing import Any
 from rag.answer import Answer, ExtractiveAnswerer
 from rag.config import Settings
 from rag.embed import _Backend, make_embedder
+from rag.generate import LLM, GenerativeAnswerer, make_llm, standalone_question
 from rag.retrieve import Filters, Hit, HybridRetriever
 from rag.store import BuildReport, Index, ProgressFn, build_index, current_generation, open_index
 
@@ -38,9 +39,11 @@ class SearchResult:
 
 
 class Pipeline:
-    def __init__(self, settings: Settings, embedder: _Backend | None = None) -> None:
+    def __init__(self, settings: Settings, embedder: _Backend | None = None,
+                 llm: LLM | None = None) -> None:
         self.settings = settings
         self._embedder = embedder
+        self._llm = llm
         self._index: Index | None = None
         self._lock = threading.Lock()
 
@@ -84,37 +87,89 @@ class Pipeline:
         return [SearchResult(str(h.node.metadata["source"]), str(h.node.metadata["title"]),
                              h.node.metadata.get("page"), h.node.text, h.score, h) for h in hits]
 
-    def ask(self, question: str, filters: Filters | None = None) -> Answer:
+    @property
+    def llm(self) -> LLM:
+        """The language model of an LLM answerer, loaded once (rag.generate.make_llm)."""
+        with self._lock:
+            if self._llm is None:
+                self._llm = make_llm(self.settings)
+            return self._llm
+
+    def _extractive(self, index: Index) -> ExtractiveAnswerer:
+        return ExtractiveAnswerer(index, self.settings.max_citations, self.settings.min_evidence)
+
+    def ask(self, question: str, filters: Filters | None = None,
+            history: list[tuple[str, str]] | None = None) -> Answer:
+        """Answer ``question`` with the answerer ``settings.answerer`` chooses.
+
+        A follow-up ("Et en Occitanie ?") is first rewritten into a standalone
+        question from ``history``; the returned ``Answer.question`` is that question.
+        """
         question = question.strip()
         if not question:
             raise ValueError("La question est vide.")
+        if self.settings.answerer != "extractive":
+            final: Answer | None = None
+            for piece in self._generate(question, filters, history):
+                if isinstance(piece, Answer):
+                    final = piece
+            assert final is not None
+            return final
         t0 = time.perf_counter()
         index = self.index
+        question = standalone_question(question, history)
         t1 = time.perf_counter()
         hits = self.retriever(filters).search(question)
         t2 = time.perf_counter()
-        answerer = ExtractiveAnswerer(index, self.settings.max_citations, self.settings.min_evidence)
-        ans = answerer.answer(question, hits)
+        ans = self._extractive(index).answer(question, hits)
         t3 = time.perf_counter()
         ans.timings_ms = {"load": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000,
                           "answer": (t3 - t2) * 1000, "total": (t3 - t0) * 1000}
         return ans
+
+    def _generate(self, question: str, filters: Filters | None,
+                  history: list[tuple[str, str]] | None) -> Iterator[str | Answer]:
+        t0 = time.perf_counter()
+        index, llm = self.index, self.llm
+        t1 = time.perf_counter()
+        question = standalone_question(question, history, llm)
+        t2 = time.perf_counter()
+        hits = self.retriever(filters).search(question)
+        t3 = time.perf_counter()
+        s = self.settings
+        gen = GenerativeAnswerer(index, llm, self._extractive(index), s.llm_context_passages,
+                                 s.llm_context_chars, s.llm_max_tokens)
+        for piece in gen.stream(question, hits):
+            if isinstance(piece, Answer):
+                t4 = time.perf_counter()
+                piece.timings_ms = {"load": (t1 - t0) * 1000, "rewrite": (t2 - t1) * 1000,
+                                    "retrieve": (t3 - t2) * 1000, **piece.timings_ms,
+                                    "answer": (t4 - t3) * 1000, "total": (t4 - t0) * 1000}
+            yield piece
 
     def stream(self, question: str, filters: Filters | None = None,
                history: list[tuple[str, str]] | None = None) -> Iterator[str | Answer]:
         """Yield the answer text in pieces as it is produced, then the final ``Answer``.
 
         The extractive answerer produces its text at once, so it is yielded word by
-        word; a generative answerer yields tokens as the model writes them.
+        word; a generative answerer yields tokens as the model writes them (its final
+        ``Answer`` may differ: see rag.generate for the grounding check).
         ``history`` holds earlier (question, answer) turns of a conversation.
         """
-        ans = self.ask(question, filters)
+        if self.settings.answerer != "extractive":
+            question = question.strip()
+            if not question:
+                raise ValueError("La question est vide.")
+            yield from self._generate(question, filters, history)
+            return
+        ans = self.ask(question, filters, history)
         words = ans.answer.split(" ")
         for i, w in enumerate(words):
             yield w if i == 0 else " " + w
         yield ans
 
 
-def build_pipeline(settings: Settings, embedder: _Backend | None = None) -> Pipeline:
-    """The pipeline for these settings; pass ``embedder`` to inject a fake in tests."""
-    return Pipeline(settings, embedder)
+def build_pipeline(settings: Settings, embedder: _Backend | None = None,
+                   llm: LLM | None = None) -> Pipeline:
+    """The pipeline for these settings; pass ``embedder`` or ``llm`` to inject a fake in tests."""
+    return Pipeline(settings, embedder, llm)
