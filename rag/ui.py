@@ -435,8 +435,9 @@ mark.rag-here { background: #fff3c4; }
 .rag-info { background: var(--background-fill-secondary); }
 .rag-ok { background: #e7f6ea; color: #14532d; }
 .rag-error { background: #fdecec; color: #7f1d1d; }
-table.rag-docs { width: 100%; border-collapse: collapse; font-size: .92em; }
-table.rag-docs th, table.rag-docs td { border: none; border-bottom: 1px solid var(--border-color-primary);
+table.rag-docs { width: 100%; border-collapse: collapse; font-size: .92em; border: none !important; }
+table.rag-docs th, table.rag-docs td { border: none !important;
+  border-bottom: 1px solid var(--border-color-primary) !important;
   padding: .3em .5em; text-align: left; vertical-align: top; }
 td.rag-num { text-align: right; }
 .rag-docs-count { margin: .3em 0 .6em 0; font-weight: 600; }
@@ -676,7 +677,8 @@ class ChatUI:
                 with gr.Tab("Discussion", id="chat-tab"):
                     index_status = gr.HTML("", elem_id="index-status")
                     chat = gr.Chatbot(
-                        elem_id="chat", label="Discussion", height=560, sanitize_html=True,
+                        elem_id="chat", label="Discussion", show_label=False, height="68vh",
+                        min_height=420, sanitize_html=True,
                         render_markdown=True, latex_delimiters=[], feedback_options=None,
                         placeholder="Posez votre question ci-dessous, ou cliquez sur un exemple.",
                         examples=[{"text": e} for e in self.examples] or None,

@@ -1,0 +1,190 @@
+"""The web UI in a real headless Chromium: ask, read the sources, upload, and no script runs.
+
+The app runs in this process on a free 127.0.0.1 port, over a small index built
+with the real e5 model (two documents: one sample report and one file whose
+name and text carry script-bearing HTML). Chromium is Debian's package,
+installed by scripts/setup; without it these tests fail and say so.
+A screenshot of the answered chat is saved to build/screenshots/chat.png.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+from tests.conftest import CORPUS, REPO  # noqa: E402
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+Page = playwright_api.Page
+
+CHROMIUM = next((p for p in ("/usr/lib/chromium/chromium", "/usr/bin/chromium") if Path(p).exists()),
+                None)
+SCREENSHOTS = REPO / "build" / "screenshots"
+REPORT = "000_ae26866323061855.txt"  # the CGT report: "2900 ETP d'ici 2027"
+IMG = '<img src="x" onerror="window.pwned=1">'
+DETAILS = '<details open ontoggle="window.pwned=2">ouvert</details>'
+EVIL_NAME = f'Tract {IMG}.md'
+WAIT = 90_000  # ms: generous for a loaded CI machine; tests wait on what a user sees
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    if CHROMIUM is None:
+        pytest.fail("Chromium est absent (/usr/bin/chromium) : lancez scripts/setup en root, ou "
+                    "installez les paquets Debian chromium et chromium-driver.")
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "headless": True,
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                 "--disable-sync", "--disable-quic",
+                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    return {**browser_context_args, "locale": "fr-FR", "viewport": {"width": 1280, "height": 1100}}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    os.environ["NO_PROXY"] = "127.0.0.1,localhost"
+    from rag.config import load_settings
+    from rag.pipeline import build_pipeline
+    from rag.ui import ChatUI
+
+    root = tmp_path_factory.mktemp("ui")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    shutil.copy(CORPUS / REPORT, corpus / REPORT)
+    (corpus / EVIL_NAME).write_text(
+        f"# Tract CGT {IMG} sur la cantine\n\n"
+        f"Le budget de la cantine {DETAILS} est de 4 321 euros pour 2025. "
+        f"Une image {IMG} et un lien [cliquez](javascript:window.pwned=3).\n",
+        encoding="utf-8")
+    pipe = build_pipeline(load_settings(index_dir=root / "index", corpus_dir=corpus, env={}))
+    pipe.build(corpus)
+    ui = ChatUI(pipe, corpus)
+    port = _free_port()
+    ui.launch(host="127.0.0.1", port=port, prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{port}/"
+    ui.demo.close()
+
+
+def _open(page: Page, url: str) -> None:
+    page.goto(url)
+    expect(page.locator("#question textarea")).to_be_visible(timeout=WAIT)
+
+
+def _ask(page: Page, question: str) -> None:
+    box = page.locator("#question textarea")
+    box.fill(question)
+    box.press("Enter")
+
+
+def _scroll_chat_to_top(page: Page) -> None:
+    """So the screenshot shows the question, then the answer and its sources."""
+    page.evaluate("""() => document.querySelectorAll('#chat *').forEach(
+        el => { if (el.scrollHeight > el.clientHeight) el.scrollTop = 0; })""")
+
+
+def _assert_nothing_ran(page: Page) -> None:
+    assert page.locator("[onerror]").count() == 0
+    assert page.locator("[ontoggle]").count() == 0
+    assert page.evaluate("() => window.pwned") is None
+
+
+def test_answer_streams_with_figure_and_source(page: Page, app_url: str) -> None:
+    _open(page, app_url)
+    _ask(page, "Combien d'ETP la direction veut-elle gagner avec l'IA d'ici 2027 ?")
+    chat = page.locator("#chat")
+    expect(chat.locator(".rag-sources")).to_be_visible(timeout=WAIT)
+    expect(chat).to_contain_text("2900 ETP")
+    source = chat.locator(".rag-source").first
+    expect(source).to_contain_text("Un CSEC avec un ordre du jour chargé")
+    expect(source).to_contain_text(REPORT)
+    expect(source.locator("mark.rag-fig").first).to_contain_text("2900")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(500)  # let the chat's own autoscroll settle before scrolling up
+    _scroll_chat_to_top(page)
+    page.screenshot(path=str(SCREENSHOTS / "chat.png"), full_page=True)
+    source.locator("summary").click()
+    expect(source.locator(".rag-context-text")).to_be_visible()
+    expect(source.locator(".rag-context-text mark.rag-here")).to_contain_text("2900 ETP")
+    page.screenshot(path=str(SCREENSHOTS / "chat-context.png"), full_page=True)
+    _assert_nothing_ran(page)
+
+
+def test_example_question_on_empty_chat(page: Page, app_url: str) -> None:
+    _open(page, app_url)
+    page.locator("#chat").get_by_text("Combien a coûté la campagne publicitaire").click()
+    expect(page.locator("#chat .rag-sources")).to_contain_text("2 millions", timeout=WAIT)
+
+
+def test_empty_question_gets_a_message(page: Page, app_url: str) -> None:
+    _open(page, app_url)
+    page.locator("#send").click()
+    expect(page.locator("#chat-status")).to_contain_text("Écrivez une question", timeout=WAIT)
+
+
+def test_script_in_documents_and_file_names_never_runs(page: Page, app_url: str,
+                                                       tmp_path: Path) -> None:
+    _open(page, app_url)
+    _ask(page, "Quel est le budget de la cantine ?")
+    chat = page.locator("#chat")
+    expect(chat.locator(".rag-sources")).to_contain_text("4 321 euros", timeout=WAIT)
+    for summary in chat.locator("summary").all():
+        summary.click()
+    _assert_nothing_ran(page)
+    expect(chat).to_contain_text(IMG)  # shown as text, exactly as written in the file
+    expect(chat).to_contain_text('ontoggle="window.pwned=2"')
+
+    page.get_by_role("tab", name="Documents").click()
+    expect(page.locator("#documents")).to_contain_text(EVIL_NAME, timeout=WAIT)
+    evil_upload = tmp_path / f'<details open ontoggle="window.pwned=4">{IMG}.md'
+    evil_upload.write_text("# Note sur les horaires\n\nLes horaires changent le 3 mars.\n",
+                           encoding="utf-8")
+    page.locator("#upload input[type=file]").set_input_files(str(evil_upload))
+    page.locator("#add").click()
+    expect(page.locator("#upload-status")).to_contain_text("Indexé", timeout=WAIT)
+    expect(page.locator("#upload-status")).to_contain_text("ontoggle=")  # the name, as text
+    _assert_nothing_ran(page)
+
+
+def test_upload_then_ask_about_it(page: Page, app_url: str, tmp_path: Path) -> None:
+    doc = tmp_path / "note-prime.md"
+    doc.write_text("# Note du SNAP sur la prime de fin d'année\n\n"
+                   "La prime de fin d'année des agents de Bourgogne est fixée à 1 234 euros.\n",
+                   encoding="utf-8")
+    bad = tmp_path / "programme.exe"
+    bad.write_bytes(b"MZ\x90\x00")
+    _open(page, app_url)
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#upload input[type=file]").set_input_files([str(doc), str(bad)])
+    page.locator("#add").click()
+    status = page.locator("#upload-status")
+    expect(status).to_contain_text("Indexé : « Note du SNAP sur la prime", timeout=WAIT)
+    expect(status).to_contain_text("Refusé : programme.exe — type de fichier non accepté")
+    expect(page.locator("#documents")).to_contain_text("note-prime.md")
+    page.get_by_role("tab", name="Discussion").click()
+    _ask(page, "Quel est le montant de la prime de fin d'année en Bourgogne ?")
+    sources = page.locator("#chat .rag-sources")
+    expect(sources).to_contain_text("1 234 euros", timeout=WAIT)
+    expect(sources).to_contain_text("note-prime.md")
