@@ -1,4 +1,4 @@
-"""`rag index | ask | search | status | ui` — thin click commands over the pipeline.
+"""`rag index | ask | search | status | ui | eval` — thin click commands over the pipeline.
 
 Exit codes: 0 success, 2 bad input (missing folder, empty question, no index,
 incompatible index), 1 internal error. Messages for people are in French and
@@ -355,6 +355,85 @@ def ui_cmd(ctx: click.Context, index_dir: Path | None, corpus: Path | None, host
     except OSError as exc:
         raise UserError(f"Impossible d'ouvrir le port {port} sur {host} ({exc}). "
                         "Choisissez-en un autre avec --port N.") from exc
+
+
+@cli.command("eval")
+@click.option("--questions", "questions_path", type=click.Path(path_type=Path),
+              default=Path("eval/questions.jsonl"), show_default=True, help="Questions (JSONL).")
+@click.option("--corpus", type=click.Path(path_type=Path), default=Path("../shared/corpus"),
+              show_default=True, help="Corpus des questions, indexé au premier usage.")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), default=None,
+              help="Index évalué (défaut : eval/index/, réservé à l'évaluation).")
+@click.option("--rebuild", is_flag=True, help="Reconstruire l'index du corpus avant d'évaluer.")
+@click.option("--category", type=click.Choice(["factual", "paraphrased", "conflicting", "out_of_corpus"]),
+              default=None, help="N'évaluer qu'une catégorie.")
+@click.option("--split", type=click.Choice(["tune", "heldout"]), default=None,
+              help="N'évaluer qu'une partie du jeu de questions.")
+@click.option("--answerer", default=None,
+              help="Répondeur(s) à comparer, séparés par des virgules (ex. extractive,llamacpp) ; "
+                   "les seuils portent sur le premier.")
+@click.option("--min-accuracy", type=float, default=None, help="Exactitude minimale (0-1).")
+@click.option("--min-hit5", type=float, default=None, help="hit@5 minimal (0-1).")
+@click.option("--min-abstention-recall", type=float, default=None,
+              help="Part minimale des questions hors corpus déclinées (0-1).")
+@click.option("--max-unsupported", type=int, default=None,
+              help="Nombre maximal de nombres non étayés par une citation.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("eval/reports"),
+              show_default=True, help="Dossier des rapports report.json et report.html.")
+@click.pass_context
+@_guard
+def eval_cmd(ctx: click.Context, questions_path: Path, corpus: Path, index_dir: Path | None,
+             rebuild: bool, category: str | None, split: str | None, answerer: str | None,
+             out_dir: Path, **limits: Any) -> None:
+    """Évaluer l'assistant sur le jeu de questions : recherche, réponses, citations, abstentions."""
+    from typing import get_args
+
+    from rag import evaluate as ev
+    from rag.config import AnswererName
+    from rag.pipeline import Pipeline, build_pipeline
+    from rag.store import plan_changes
+
+    questions = ev.load_questions(questions_path, category, split)
+    names = [n.strip() for n in (answerer or _settings(ctx).answerer).split(",") if n.strip()]
+    unknown = [n for n in names if n not in get_args(AnswererName)]
+    if unknown or not names:
+        raise UserError(f"Répondeur inconnu : {', '.join(unknown) or '(aucun)'} "
+                        f"(choix : {', '.join(get_args(AnswererName))}).")
+    if not corpus.is_dir():
+        raise UserError(f"Dossier introuvable : {corpus}")
+    pipes: dict[str, Pipeline] = {}
+    for name in dict.fromkeys(names):
+        settings = _settings(ctx, index_dir=index_dir or Path("eval/index"), corpus_dir=corpus,
+                             answerer=name)
+        first = next(iter(pipes.values()), None)
+        pipes[name] = build_pipeline(settings, first.embedder if first else None)
+    pipe = next(iter(pipes.values()))
+    sync = False
+    if pipe.has_index() and not rebuild:
+        plan = plan_changes(corpus, pipe.settings.index_dir, pipe.settings)
+        stale = plan["added"] + plan["modified"] + plan["removed"]
+        if stale and index_dir is not None:
+            raise UserError(f"L'index « {index_dir} » ne correspond pas au corpus « {corpus} » "
+                            f"({len(stale)} document(s) diffèrent). Relancez avec --rebuild ou "
+                            "choisissez un autre --index.")
+        sync = bool(stale)  # the default eval index is ours: bring it up to date
+    if rebuild or sync or not pipe.has_index():
+        click.echo(f"Indexation de {corpus} dans {pipe.settings.index_dir}…", err=True)
+        report = pipe.build(corpus, progress=_progress_bar(), rebuild=rebuild)
+        _print_report(report, corpus, pipe.settings.index_dir)
+    meta = {"questions": str(questions_path), "corpus": str(corpus),
+            "index": str(pipe.settings.index_dir), "embedder": pipe.embedder.model_id,
+            "category": category, "split": split, "answerers": list(pipes),
+            "thresholds": {k: v for k, v in limits.items() if v is not None}}
+    result = ev.run_suite(pipes, questions, _progress_bar(), meta)
+    click.echo(ev.render_table(result))
+    js, page = ev.write_reports(result, out_dir)
+    click.echo(f"Rapports : {js} et {page}", err=True)
+    failures = ev.check_thresholds(result["answerers"][names[0]]["overall"], limits)
+    for f in failures:
+        click.echo(f"Seuil non atteint ({names[0]}) : {f}", err=True)
+    if failures:
+        ctx.exit(1)
 
 
 def main() -> None:
