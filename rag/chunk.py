@@ -115,6 +115,32 @@ def _classify(text: str, repeated: set[str]) -> list[_Line]:
     return lines
 
 
+_PIECE_RE = re.compile(r"\S{1,100}")
+
+
+def _hard_split(text: str, a: int, b: int, max_words: int, max_chars: int) -> list[tuple[int, int]]:
+    """Cut ``text[a:b]`` at spaces into pieces of at most ``max_words`` words and about
+    ``max_chars`` characters, for a "sentence" with no punctuation (a 5 MB single line)
+    that would otherwise become one giant chunk. A run of more than 100 non-space
+    characters counts as several words, so even a line without spaces is cut. Each
+    piece is an exact span::
+
+        _hard_split("a b c d e", 0, 9, 2, 100) -> [(0, 3), (4, 7), (8, 9)]
+    """
+    if b - a <= max_chars and len(_PIECE_RE.findall(text, a, b)) <= max_words:
+        return [(a, b)]
+    pieces: list[tuple[int, int]] = []
+    begin, last, n = a, a, 0
+    for m in _PIECE_RE.finditer(text, a, b):
+        if n and (n >= max_words or m.end() - begin > max_chars):
+            pieces.append((begin, last))
+            begin, n = m.start(), 0
+        n += 1
+        last = m.end()
+    pieces.append((begin, last))
+    return pieces
+
+
 class StructureChunker(NodeParser):
     """Structure-aware chunker whose chunks are exact substrings of their page."""
 
@@ -189,9 +215,11 @@ class StructureChunker(NodeParser):
     def _split_long(self, text: str, start: int, end: int, section: str) -> list[tuple[int, int, str]]:
         """Split ``text[start:end]`` on sentence boundaries into windows of about
         chunk_size words, each window repeating about chunk_overlap words."""
-        if len(_WORD_RE.findall(text[start:end])) <= self.chunk_size * 1.25:
+        max_chars = self.chunk_size * 20  # a 5 MB line of one "word" is no chunk either
+        if end - start <= max_chars and len(_WORD_RE.findall(text[start:end])) <= self.chunk_size * 1.25:
             return [(start, end, section)]
-        sents = sentence_spans(text, start, end)
+        sents = [piece for a, b in sentence_spans(text, start, end)
+                 for piece in _hard_split(text, a, b, self.chunk_size, max_chars)]
         if not sents:
             return [(start, end, section)]
         counts = [len(_WORD_RE.findall(text[a:b])) for a, b in sents]
@@ -199,7 +227,8 @@ class StructureChunker(NodeParser):
         i = 0
         while i < len(sents):
             j, total = i, 0
-            while j < len(sents) and (total == 0 or total + counts[j] <= self.chunk_size):
+            while j < len(sents) and (total == 0 or (total + counts[j] <= self.chunk_size
+                                                     and sents[j][1] - sents[i][0] <= max_chars)):
                 total += counts[j]
                 j += 1
             windows.append((sents[i][0], sents[j - 1][1], section))

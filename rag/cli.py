@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -65,13 +66,27 @@ def _settings(ctx: click.Context, **overrides: Any) -> Settings:
     return load_settings(config_file=base.get("config"), **{**base.get("overrides", {}), **overrides})
 
 
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _safe(text: object) -> str:
+    """File names and document text made safe to print on one terminal line: control
+    and bidi-override characters are shown escaped ("a\\nb.txt" -> "a\\\\nb.txt")."""
+    return _UNSAFE.sub(lambda m: repr(m.group(0))[1:-1], str(text))
+
+
 def _progress_bar() -> Callable[[str, int, int], None]:
-    """A tqdm bar per phase on stderr (phases: lecture, embeddings, écriture)."""
+    """A tqdm bar per phase on stderr (phases: lecture, embeddings, écriture); the
+    phase "attente" (another `rag index` holds the lock, --wait) prints a message."""
     from tqdm import tqdm
 
     bars: dict[str, Any] = {}
 
     def update(phase: str, done: int, total: int) -> None:
+        if phase == "attente":
+            click.echo("Une autre indexation est en cours sur cet index : attente de sa fin…",
+                       err=True)
+            return
         bar = bars.get(phase)
         if bar is None:
             bar = bars[phase] = tqdm(total=total, desc=phase.capitalize(), unit="",
@@ -122,7 +137,7 @@ def cli(ctx: click.Context, config: Path | None, embedder: str | None, embed_mod
 
 def _print_report(report: Any, folder: Path, index_dir: Path) -> None:
     for s in report.skipped:
-        click.echo(f"Ignoré : {s.path} — {s.reason}", err=True)
+        click.echo(f"Ignoré : {_safe(s.path)} — {_safe(s.reason)}", err=True)
     click.echo(
         f"Index prêt dans {index_dir} : {len(report.indexed) + len(report.reused)} document(s), "
         f"{report.chunks} passages ({len(report.indexed)} (ré)indexé(s), {len(report.reused)} "
@@ -151,19 +166,22 @@ def index_cmd(ctx: click.Context, folder: Path, index_dir: Path | None, rebuild:
     if dry_run:
         from rag.store import plan_changes
 
-        plan = plan_changes(folder, settings.index_dir, settings)
-        labels = {"added": "à ajouter", "modified": "modifié(s)", "removed": "à retirer",
-                  "unchanged": "inchangé(s)", "refused": "refusé(s)"}
-        for key, label in labels.items():
-            click.echo(f"{label} : {len(plan[key])}")
-            for item in plan[key] if key != "unchanged" else []:
-                click.echo(f"  {item}")
+        _print_plan(plan_changes(folder, settings.index_dir, settings))
         return
     from rag.pipeline import build_pipeline
 
     pipe = build_pipeline(settings)
     report = pipe.build(folder, progress=_progress_bar(), rebuild=rebuild, wait=wait)
     _print_report(report, folder, settings.index_dir)
+
+
+def _print_plan(plan: dict[str, list[str]]) -> None:
+    labels = {"added": "à ajouter", "modified": "modifié(s)", "removed": "à retirer",
+              "unchanged": "inchangé(s)", "refused": "refusé(s)"}
+    for key, label in labels.items():
+        click.echo(f"{label} : {len(plan[key])}")
+        for item in plan[key] if key != "unchanged" else []:
+            click.echo(f"  {_safe(item)}")
 
 
 def _ensure_index(pipe: Any, corpus: Path | None) -> None:
@@ -188,10 +206,10 @@ def _render_answer(ans: Any, with_text: bool = True) -> str:
     for c in ans.citations:
         where = f", page {c.page}" if c.page else ""
         who = " · ".join(x for x in (c.union, c.doc_date) if x)
-        lines.append(f"[{c.n}] {c.title}{' (' + who + ')' if who else ''}")
-        lines.append(f"    {c.source}{where}")
+        lines.append(f"[{c.n}] {_safe(c.title)}{' (' + who + ')' if who else ''}")
+        lines.append(f"    {_safe(c.source)}{where}")
         quote = " ".join(c.quote.split())
-        lines.append(f"    « {quote} »")
+        lines.append(f"    « {_safe(quote)} »")
     return "\n".join(lines)
 
 
@@ -296,18 +314,20 @@ def search_cmd(ctx: click.Context, query: str, index_dir: Path | None, k: int, a
         return
     for i, r in enumerate(results, 1):
         where = f", page {r.page}" if r.page else ""
-        click.echo(f"{i}. [{r.score:.4f}] {r.title} — {r.source}{where}")
-        text = " ".join(r.text.split())
+        click.echo(f"{i}. [{r.score:.4f}] {_safe(r.title)} — {_safe(r.source)}{where}")
+        text = _safe(" ".join(r.text.split()))
         click.echo(f"   {text[:300]}{'…' if len(text) > 300 else ''}")
 
 
 @cli.command("status")
+@click.argument("folder", required=False, type=click.Path(path_type=Path))
 @index_option
 @click.pass_context
 @_guard
-def status_cmd(ctx: click.Context, index_dir: Path | None) -> None:
-    """Décrire l'index : documents, passages, modèle, fichiers ignorés."""
-    from rag.store import IndexMissing, current_generation
+def status_cmd(ctx: click.Context, folder: Path | None, index_dir: Path | None) -> None:
+    """Décrire l'index : documents, passages, modèle, fichiers ignorés ; avec FOLDER, ce
+    qu'une nouvelle indexation de ce dossier changerait."""
+    from rag.store import IndexMissing, current_generation, plan_changes
 
     settings = _settings(ctx, index_dir=index_dir)
     gen = current_generation(settings.index_dir)
@@ -319,10 +339,15 @@ def status_cmd(ctx: click.Context, index_dir: Path | None) -> None:
     click.echo(f"Passages : {m['n_chunks']}")
     for src, f in sorted(m["files"].items()):
         meta = " · ".join(str(x) for x in (f.get("union"), f.get("instance"), f.get("doc_date")) if x)
-        click.echo(f"- {src} : « {f['title']} » — {f['chunks']} passages, {f['pages']} page(s)"
-                   + (f" [{meta}]" if meta else ""))
+        click.echo(f"- {_safe(src)} : « {_safe(f['title'])} » — {f['chunks']} passages, "
+                   f"{f['pages']} page(s)" + (f" [{_safe(meta)}]" if meta else ""))
     for s in m.get("skipped", []):
-        click.echo(f"Ignoré : {s['path']} — {s['reason']}")
+        click.echo(f"Ignoré : {_safe(s['path'])} — {_safe(s['reason'])}")
+    if folder is not None:
+        if not folder.is_dir():
+            raise UserError(f"Dossier introuvable : {folder}")
+        click.echo(f"Changements depuis la dernière indexation de {_safe(folder)} :")
+        _print_plan(plan_changes(folder, settings.index_dir, settings))
 
 
 @cli.command("ui")

@@ -108,6 +108,13 @@ class Settings(BaseModel):
         default=False, description="Follow symbolic links that point outside the corpus folder."
     )
     max_file_mb: float = Field(default=60.0, description="Files larger than this are skipped.")
+    max_text_mb: float = Field(
+        default=10.0,
+        description=(
+            "Files whose extracted text exceeds this many million characters are skipped: "
+            "10 MB of text is ~10,000 passages, about 20 minutes of embedding with e5."
+        ),
+    )
 
 
 def _env_overrides(env: dict[str, str]) -> dict[str, Any]:

@@ -60,7 +60,8 @@ class LoadedFile:
 # --- decoding ------------------------------------------------------------------
 
 def decode_text(data: bytes) -> str:
-    """Decode bytes as UTF-8 (with or without BOM), else cp1252, else latin-1.
+    """Decode bytes as UTF-8 (with or without BOM), else line by line as UTF-8, cp1252
+    or latin-1 (French files are often cp1252, sometimes pasted from both).
 
     Binary content (NUL bytes, many control characters) raises IngestError.
     """
@@ -70,26 +71,45 @@ def decode_text(data: bytes) -> str:
     if b"\x00" in head and not (head.startswith((b"\xff\xfe", b"\xfe\xff"))):
         raise IngestError("contenu binaire : ce n'est pas un fichier texte")
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = data.decode("cp1252")
-        except UnicodeDecodeError:
-            text = data.decode("latin-1")
+        text = data.decode("utf-16", errors="replace")  # odd length: keep what decodes
+    else:
+        text = _decode_utf8_or_cp1252(data)
     controls = sum(1 for ch in text[:65536] if ord(ch) < 32 and ch not in "\n\r\t\f")
     if controls > max(8, len(text[:65536]) // 100):
         raise IngestError("contenu binaire : ce n'est pas un fichier texte")
     return text
 
 
+def _decode_utf8_or_cp1252(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Line by line: a file pasted together from a UTF-8 and a cp1252 source keeps
+        # its UTF-8 lines intact instead of turning "é" into "Ã©" everywhere.
+        return "".join(_decode_line(line) for line in data.removeprefix(b"\xef\xbb\xbf")
+                       .splitlines(keepends=True))
+
+
+def _decode_line(line: bytes) -> str:
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return line.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return line.decode("latin-1")
+
+
 _MD_EMPHASIS = re.compile(r"\*\*|__")
+# Control characters other than tab and newline (terminal escapes, C1 codes from a
+# latin-1 fallback): never useful in a quote, harmful when printed to a terminal.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def clean_text(text: str) -> str:
-    """Normalise newlines, unwrap superscripts, drop markdown bold markers."""
+    """Normalise newlines, drop control characters, unwrap superscripts, drop markdown
+    bold markers."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROLS.sub("", text)
     text = unwrap_superscripts(text)
     return _MD_EMPHASIS.sub("", text)
 
@@ -282,7 +302,11 @@ def list_files(
         if any(part.startswith(".") for part in rel.parts):
             continue
         if path.is_symlink():
-            target = path.resolve()
+            try:
+                target = path.resolve(strict=True)
+            except (OSError, RuntimeError):  # dangling, or a loop (RuntimeError before 3.13)
+                skipped.append(Skipped(str(rel), "lien symbolique cassé ou en boucle, ignoré"))
+                continue
             if not follow_symlinks and not target.is_relative_to(root):
                 skipped.append(
                     Skipped(str(rel), "lien symbolique vers l'extérieur du dossier, non suivi"))
@@ -297,19 +321,31 @@ def list_files(
     return files, skipped
 
 
-def load_file(path: Path, root: Path, max_mb: float = 60.0) -> LoadedFile:
-    """Read one file into page Documents; raises IngestError with a French reason."""
+def load_file(path: Path, root: Path, max_mb: float = 60.0, max_text_mb: float = 10.0) -> LoadedFile:
+    """Read one file into page Documents; raises IngestError with a French reason.
+
+    ``max_text_mb`` bounds the extracted text (millions of characters): a 50 MB text
+    dump would be ~50,000 passages, hours of embedding on a laptop.
+    """
     rel = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
-    size_mb = path.stat().st_size / 1e6
-    if size_mb > max_mb:
-        raise IngestError(f"fichier trop volumineux ({size_mb:.0f} Mo, limite {max_mb:.0f} Mo)")
     reader = _READERS.get(path.suffix.lower())
     if reader is None:
         raise IngestError(f"format non pris en charge ({path.suffix or 'sans extension'})")
     try:
+        size_mb = path.stat().st_size / 1e6
+        if size_mb > max_mb:
+            raise IngestError(f"fichier trop volumineux ({size_mb:.0f} Mo, limite {max_mb:.0f} Mo)")
+        # Hash before reading: if the file changes meanwhile, the next run sees a new hash.
+        doc_hash = file_hash(path)
         raw_pages = reader(path)
-    except OSError as exc:
+    except OSError as exc:  # vanished or unreadable since the folder was listed
         raise IngestError(f"lecture impossible ({exc.strerror or exc})") from exc
+    text_mb = sum(len(p) for p in raw_pages) / 1e6
+    if text_mb > max_text_mb:
+        raise IngestError(
+            f"texte trop volumineux ({text_mb:.0f} Mo de texte, limite {max_text_mb:g} Mo : "
+            "des heures d'encodage) ; découpez le fichier ou relevez la limite (RAG_MAX_TEXT_MB)"
+        )
     pages = [clean_text(p) for p in raw_pages]
     if not any(p.strip() for p in pages):
         raise IngestError("aucun texte")
@@ -317,8 +353,9 @@ def load_file(path: Path, root: Path, max_mb: float = 60.0) -> LoadedFile:
     paged = path.suffix.lower() in (".pdf",) or len(pages) > 1
     meta: dict[str, object] = {
         "source": rel,
-        "title": extract_title(full, fallback=path.stem),
-        "doc_hash": file_hash(path),
+        # A file name can hold newlines or escapes: the fallback title is one clean line.
+        "title": extract_title(full, fallback=" ".join(_CONTROLS.sub("", path.stem).split())),
+        "doc_hash": doc_hash,
         "union": extract_union(full),
         "instance": extract_instance(full),
         "doc_date": extract_date(full),
@@ -337,13 +374,16 @@ def load_file(path: Path, root: Path, max_mb: float = 60.0) -> LoadedFile:
 
 
 def load_folder(
-    folder: Path, follow_symlinks: bool = False, max_mb: float = 60.0
+    folder: Path, follow_symlinks: bool = False, max_mb: float = 60.0, max_text_mb: float = 10.0
 ) -> Iterator[LoadedFile | Skipped]:
     """Yield each file as LoadedFile, or Skipped with the reason; never raises per file."""
     files, skipped = list_files(folder, follow_symlinks)
     yield from skipped
     for path in files:
         try:
-            yield load_file(path, folder, max_mb)
+            yield load_file(path, folder, max_mb, max_text_mb)
         except IngestError as exc:
             yield Skipped(str(path.relative_to(folder)), str(exc))
+        except Exception as exc:  # a parser bug on one hostile file must not stop the rest
+            yield Skipped(str(path.relative_to(folder)),
+                          f"lecture impossible : erreur inattendue ({type(exc).__name__})")

@@ -315,7 +315,8 @@ def build_index(
                     d = json.loads(line)
                     prev_pages.setdefault(d["source"], []).append(d)
 
-        items = list(load_folder(folder, settings.follow_symlinks, settings.max_file_mb))
+        items = list(load_folder(folder, settings.follow_symlinks, settings.max_file_mb,
+                                 settings.max_text_mb))
         n_items = len(items)
         for i, item in enumerate(items, start=1):
             if progress:

@@ -291,7 +291,9 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
         pos += len(line) + 1
         cut = 0
         for m in _SENT_END_RE.finditer(line):
-            word = re.findall(r"(\w+)[.!?…]*$", line[: m.start() + 1])
+            # A bounded look-back keeps this linear on a megabyte-long line; abbreviations
+            # are short, so 64 characters always hold the whole word that matters.
+            word = re.findall(r"(\w+)[.!?…]*$", line[max(0, m.start() - 64): m.start() + 1])
             if m.group(0) == "." and word and fold(word[-1]) in _ABBREV:
                 continue
             spans.append((line_start + cut, line_start + m.end()))
