@@ -261,8 +261,8 @@ def build_prompt(question: str, hits: Sequence[Hit], max_chars: int) -> Prompt:
             text = text[: cut + 1 if cut > per // 2 else per].rstrip() + " …"
         blocks.append(f"[{i}] ({_source_label(hit)}) {text}")
     user = ("Extraits :\n" + "\n".join(blocks)
-            + "\n\nExemple de réponse : Selon le compte rendu du CSE, la direction a présenté "
-            "le projet [2].\n\n"
+            + "\n\nExemple : Question : Qui présente le projet ? Réponse : Selon le compte rendu "
+            "du CSE, la direction présente le projet [2].\n\n"
             + f"Question : {question}\nRéponse :")
     return Prompt(SYSTEM_PROMPT, user)
 
