@@ -44,6 +44,18 @@ class Settings(BaseModel):
         description="Path or name of the sentence-transformers model (embedder='sentence-transformers').",
     )
     embed_batch_size: int = Field(default=16, description="Passages embedded per batch.")
+    ann_threshold: int = Field(
+        default=50_000,
+        description=(
+            "Chunk count from which the dense index is approximate (FAISS HNSW) instead of "
+            "exact (IndexFlatIP). Exact search of 384-d vectors stays fast up to ~10^5 chunks."
+        ),
+    )
+    hnsw_m: int = Field(default=32, description="HNSW graph degree (links per vector).")
+    hnsw_ef_construction: int = Field(default=80, description="HNSW candidate list while building.")
+    hnsw_ef_search: int = Field(
+        default=128, description="HNSW candidate list while searching (recall vs latency)."
+    )
     chunk_size: int = Field(
         default=160, description="Target chunk length in words (structure permitting)."
     )

@@ -121,6 +121,10 @@ class DenseRetriever(BaseRetriever):
             if allowed.size == 0:
                 return []
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))  # type: ignore[call-arg]
+            if hasattr(fidx, "storage"):
+                # Approximate (HNSW) index: a filtered graph walk can miss allowed rows,
+                # so filtered searches scan its exact flat storage instead (still fast).
+                fidx = faiss.downcast_index(fidx.storage)
             dist, ids = fidx.search(q, min(k, allowed.size), params=params)
         return [(int(i), float(d)) for i, d in zip(ids[0], dist[0], strict=True) if i >= 0]
 
