@@ -461,6 +461,44 @@ def eval_cmd(ctx: click.Context, questions_path: Path, corpus: Path, index_dir: 
         ctx.exit(1)
 
 
+@cli.command("bench")
+@click.option("--sizes", default="sample,10k", show_default=True,
+              help="Tailles : sample, 10k, 100k ou un nombre de passages (100k : ~30-60 min).")
+@click.option("--corpus", type=click.Path(path_type=Path), default=None,
+              help="Corpus d'exemple (défaut : ../shared/corpus).")
+@click.option("--out", "out", type=click.Path(path_type=Path), default=Path("build/bench/bench.json"),
+              show_default=True, help="Fichier JSON des mesures.")
+@click.option("--workdir", type=click.Path(path_type=Path), default=None,
+              help="Dossier de travail conservé (défaut : dossier temporaire effacé).")
+@click.option("--queries", type=click.IntRange(1, 1000), default=40, show_default=True,
+              help="Questions chronométrées par taille.")
+@click.option("--cold-runs", type=click.IntRange(0, 20), default=3, show_default=True,
+              help="Lancements à froid de « rag ask » par taille (0 : aucun).")
+@click.option("--embed-sample", type=click.IntRange(1, 100_000), default=48, show_default=True,
+              help="Passages encodés pour de vrai pour mesurer le débit des grandes tailles.")
+@click.option("--no-baseline", is_flag=True, help="Sans la comparaison au VectorStoreIndex par défaut.")
+@click.option("--sweep", is_flag=True, help="Balayer taille de lot et nombre de fils d'e5.")
+@click.option("--in-process", is_flag=True,
+              help="Tout dans ce processus (plus rapide ; RSS max alors cumulée).")
+@click.pass_context
+@_guard
+def bench_cmd(ctx: click.Context, sizes: str, corpus: Path | None, out: Path, workdir: Path | None,
+              queries: int, cold_runs: int, embed_sample: int, no_baseline: bool, sweep: bool,
+              in_process: bool) -> None:
+    """Mesurer indexation, disque, mémoire, démarrage et latence à plusieurs tailles."""
+    from rag import bench
+
+    settings = _settings(ctx)
+    folder = corpus or settings.corpus_dir or bench.DEFAULT_CORPUS
+    result = bench.run_bench(
+        settings, [s for s in sizes.split(",") if s.strip()], Path(folder), out, workdir,
+        queries, cold_runs, embed_sample, in_process, not no_baseline, sweep,
+        log=lambda m: click.echo(m, err=True),
+    )
+    click.echo(bench.render_table(result))
+    click.echo(f"Mesures : {out}", err=True)
+
+
 def main() -> None:
     cli(prog_name="rag")
 
