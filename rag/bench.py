@@ -555,8 +555,8 @@ def run_size(cfg: SizeConfig, in_process: bool, log: Log) -> dict[str, Any]:
 
 
 def embed_sweep(corpus: Path, workdir: Path, settings: Settings, log: Log,
-                batches: tuple[int, ...] = (1, 4, 16, 64), threads: tuple[int, ...] = (1, 2),
-                n: int = 48) -> list[dict[str, Any]]:
+                batches: tuple[int, ...] = (1, 16, 64), threads: tuple[int, ...] = (1, 2),
+                n: int = 32) -> list[dict[str, Any]]:
     """e5 tokens/s by batch size and thread count (threads need a fresh process each)."""
     rows: list[dict[str, Any]] = []
     code = (
@@ -578,7 +578,7 @@ def embed_sweep(corpus: Path, workdir: Path, settings: Settings, log: Log,
     path = workdir / "sweep-texts.json"
     path.write_text(json.dumps(texts), encoding="utf-8")
     for t in threads:
-        env = dict(os.environ, OMP_NUM_THREADS=str(t))
+        env = dict(os.environ, OMP_NUM_THREADS=str(t), OMP_WAIT_POLICY="passive")
         proc = subprocess.run([sys.executable, "-c", code, str(path), str(t),
                                ",".join(map(str, batches))], env=env, capture_output=True, text=True)
         if proc.returncode == 0:
