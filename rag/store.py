@@ -203,18 +203,27 @@ def open_index(index_dir: Path, embedder_id: str | None = None, dim: int | None 
 # --- building ----------------------------------------------------------------------
 
 @contextmanager
-def index_lock(index_dir: Path, wait: bool = False) -> Iterator[None]:
-    """Exclusive lock on the index folder; fails fast with a clear message unless ``wait``."""
+def index_lock(index_dir: Path, wait: bool = False,
+               on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Exclusive lock on the index folder; fails fast with a clear message unless ``wait``
+    (then ``on_wait`` is called once before blocking, to tell the user why nothing moves).
+
+    An flock dies with its process: a killed `rag index` never leaves a stale lock.
+    """
     index_dir.mkdir(parents=True, exist_ok=True)
     fh = open(index_dir / ".lock", "a+")
     try:
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            raise IndexLocked(
-                f"Une autre indexation est en cours sur « {index_dir} ». "
-                "Attendez qu'elle se termine (ou relancez avec --wait)."
-            ) from exc
+            if not wait:
+                raise IndexLocked(
+                    f"Une autre indexation est en cours sur « {index_dir} ». "
+                    "Attendez qu'elle se termine (ou relancez avec --wait)."
+                ) from exc
+            if on_wait:
+                on_wait()
+            fcntl.flock(fh, fcntl.LOCK_EX)
         fh.seek(0)
         fh.truncate()
         fh.write(str(os.getpid()))
@@ -293,7 +302,8 @@ def build_index(
         raise NotADirectoryError(f"Ce n'est pas un dossier : {folder}")
     index_dir = settings.index_dir
     report = BuildReport()
-    with index_lock(index_dir, wait=wait):
+    on_wait = (lambda: progress("attente", 0, 1)) if progress else None
+    with index_lock(index_dir, wait=wait, on_wait=on_wait):
         prev = None if rebuild else current_generation(index_dir)
         prev_manifest: dict[str, Any] = {}
         prev_nodes: dict[str, list[dict[str, Any]]] = {}
@@ -476,14 +486,19 @@ def _write_generation(
             json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
         )
         final = index_dir / name
+        _fsync_tree(tmp)  # contents on disk before the rename makes them reachable
         os.replace(tmp, final)
         _fsync_dir(index_dir)
+        previous = current_generation(index_dir)
         cur_tmp = index_dir / f".CURRENT.{secrets.token_hex(3)}"
         cur_tmp.write_text(name, encoding="utf-8")
         with open(cur_tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(cur_tmp, index_dir / "CURRENT")
         _fsync_dir(index_dir)
+        if previous is not None:
+            # Retired just now: _prune keeps it a minute for readers still loading it.
+            os.utime(previous)
         if progress:
             progress("écriture", 1, 1)
     except BaseException:
@@ -491,6 +506,16 @@ def _write_generation(
         raise
     _prune(index_dir, keep=name)
     return final
+
+
+def _fsync_tree(root: Path) -> None:
+    for p in sorted(root.rglob("*"), reverse=True):
+        if p.is_file():
+            with open(p, "rb") as fh:
+                os.fsync(fh.fileno())
+        else:
+            _fsync_dir(p)
+    _fsync_dir(root)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -504,8 +529,8 @@ def _fsync_dir(path: Path) -> None:
 def _prune(index_dir: Path, keep: str) -> None:
     """Remove older generations and leftovers of interrupted builds.
 
-    Generations younger than a minute are kept a little longer so that a reader
-    that resolved CURRENT just before the switch can finish loading.
+    Generations retired less than a minute ago are kept a little longer so that a
+    reader that resolved CURRENT just before the switch can finish loading.
     """
     now = time.time()
     for p in index_dir.iterdir():
