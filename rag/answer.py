@@ -2,24 +2,28 @@
 
 ``ExtractiveAnswerer`` needs no language model. For a question it:
 
-1. reads what kind of answer is wanted ("combien" -> a quantity, "quand" -> a
-   date, "qui" / "quel syndicat" -> a name, otherwise a statement);
+1. reads what is asked (``Intent``): a quantity (and which unit: "quelle part"
+   wants a %, "combien a coûté" an amount in €, "combien d'agents" a count), a
+   date, a person's name, an article of law, the meaning of an acronym, or a
+   statement; and the years or figures the question pins down ("en 2024");
 2. splits the retrieved passages into sentences (exact character spans of the
-   page text) and scores each by the share of the question's weighted terms it
-   contains (IDF weights from the index, the sentence's section heading and
-   neighbours counting half), the passage's rank, and whether it holds the kind
-   of answer wanted;
-3. abstains ("Je ne trouve pas cette information dans les documents indexés.")
-   when a name, year or figure of the question appears nowhere in the corpus,
-   or when the best evidence is weak;
-4. otherwise answers in one or two short sentences led by the figure, date or
-   name asked for, and cites each quote as [n] with its document, page and the
-   words exactly as written.
+   page text; "Le coût ? 2 millions d'euros !" and a line ending in ":" are
+   also taken together with what follows) and scores each by the share of the
+   question's IDF-weighted terms it contains (its section heading and
+   neighbouring sentences count for less), the passage's rank and dense score;
+3. keeps only sentences that hold the kind of answer asked for and respect the
+   question's years and figures, and abstains ("Je ne trouve pas cette
+   information dans les documents indexés.") when none is left, when a name,
+   year or figure of the question appears nowhere in the corpus, or when the
+   best evidence is weak;
+4. otherwise answers in one short sentence led by the figure, date or name
+   asked for, says whose document it is (union, instance, date), and cites
+   each quote as [n] with the words exactly as written.
 
 Worked example: "Combien a coûté la campagne publicitaire France Travail PRO ?"
--> type quantity; best sentence "Le coût ? 2 millions d'euros !" (its section
-"France Travail PRO : une campagne publicitaire…" covers the other terms) ->
-answer "2 millions d'euros [1]", citation [1] = that sentence.
+-> Intent(quantity, unit "€"); the heading sentence "France Travail PRO : une
+campagne publicitaire à 2 millions d'euros !" covers every term and holds an
+amount in euros -> "2 millions d'euros — « … » [1] (CGT, CSEC)".
 """
 
 from __future__ import annotations
@@ -29,13 +33,25 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from rag.ingest import UNIONS
 from rag.retrieve import Hit
 from rag.store import Index
-from rag.text import QUESTION_WORDS, analyze, extract_quantities, fold, has_date, sentence_spans
+from rag.text import (
+    MONTHS,
+    QUESTION_WORDS,
+    STOPWORDS,
+    Quantity,
+    analyze,
+    extract_quantities,
+    fold,
+    has_date,
+    normalize_for_match,
+    sentence_spans,
+)
 
 ABSTAIN_MESSAGE = "Je ne trouve pas cette information dans les documents indexés."
 
-AnswerType = Literal["quantity", "date", "entity", "statement"]
+AnswerKind = Literal["quantity", "date", "person", "entity", "article", "definition", "statement"]
 
 
 @dataclass
@@ -51,6 +67,7 @@ class Citation:
     union: str | None = None
     doc_date: str | None = None
     section: str = ""
+    instance: str | None = None
 
     def public(self) -> dict[str, Any]:
         """The stable JSON contract of a citation."""
@@ -70,58 +87,172 @@ class Answer:
 
     def public(self) -> dict[str, Any]:
         """The stable JSON contract of `rag ask --json`."""
-        return {
+        out: dict[str, Any] = {
             "question": self.question,
             "answer": self.answer,
             "abstained": self.abstained,
             "citations": [c.public() for c in self.citations],
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
         }
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-_QTY_RE = re.compile(
-    r"\b(combien|montant|co[uû]t|budget|nombre|pourcentage|taux|part|proportion|effectifs?|"
-    r"quelle? somme|chiffre|volume|hausse|baisse|enveloppe)\b", re.IGNORECASE)
-_DATE_RE = re.compile(
-    r"\b(quand|quelle date|quel jour|quel mois|quelle ann[ée]e|en quelle|depuis quand|"
-    r"jusqu'[àa] quand|[àa] partir de quand|date)\b", re.IGNORECASE)
-_ENTITY_RE = re.compile(
-    r"^\s*(qui\b|quel(?:le)? (?:syndicat|entreprise|soci[ée]t[ée]|agence|organisme|cabinet|"
-    r"prestataire|partenaire|personne|nom|marque|structure|direction|instance|outil|logiciel|"
-    r"application|plateforme|loi)\b)|\bqui (?:est|a|sont|ont)\b|\bcomment s'appelle\b",
-    re.IGNORECASE)
+# --- what the question asks -------------------------------------------------------
+
+@dataclass(frozen=True)
+class Intent:
+    kind: AnswerKind
+    unit: str = ""  # for quantities: "%", "€", "count", "duration" or "" (any)
+    pinned: tuple[str, ...] = ()  # years the answer must agree with ("en 2024")
+    meeting: str = ""  # a full date in the question ("au CSE du 30 janvier 2025"), ISO
+    period: str = ""  # a month in the question ("en janvier 2025"): "2025-01"
+    union: str = ""  # a union the question names ("selon la CGT")
+    subject: str = ""  # for definitions: the acronym asked about
 
 
-def question_type(question: str) -> AnswerType:
-    """Kind of answer a French question asks for.
+_DATE_Q = re.compile(
+    r"\b(quand|quelle date|quel jour|quel mois|quelle ann[ée]e|en quelle ann[ée]e|depuis quand|"
+    r"jusqu'[àa] quand|[àa] partir de quand|[àa] quelle (?:date|[ée]ch[ée]ance)|date)\b", re.I)
+_QTY_Q = re.compile(
+    r"\b(combien|montant|co[uû]t[ée]?e?s?|budget|nombre|pourcentage|taux|part|proportion|"
+    r"quelle somme|chiffre|volume|enveloppe|dur[ée]e|quel effectif|score|note|num[ée]ro)\b", re.I)
+_PCT_Q = re.compile(r"\b(pourcentage|taux|part|parts|proportion|pourcent)\b|%", re.I)
+_EUR_Q = re.compile(r"\b(co[uû]t|co[uû]t[ée]|montant|budget|somme|euros?|prix|enveloppe|"
+                    r"financ|d[ée]pens)", re.I)
+_DUR_Q = re.compile(r"combien de temps|quelle dur[ée]e|dur[ée]e", re.I)
+_PERSON_Q = re.compile(
+    r"^\s*qui\b|\bcomment s'appelle\b|\bquel est le nom\b|\bnom (?:du|de la|de l')\b|"
+    r"\bqui (?:est|a|sont|ont|pr[ée]sente|repr[ée]sente|anime|dirige)\b", re.I)
+_ENTITY_Q = re.compile(
+    r"^\s*(?:[àa] |avec |par |dans |pour |sous |de )?(?:quel|quelle|quels|quelles)\s+"
+    r"(?:syndicat|entreprise|soci[ée]t[ée]|agence|organisme|cabinet|prestataire|partenaire|"
+    r"marque|structure|instance|outil|logiciel|application|plateforme|r[ée]gions?|nom|"
+    r"dispositif|programme|intitul[ée]|slogan|num[ée]ro|service)\b", re.I)
+_ARTICLE_Q = re.compile(r"\bquel(?:le)? article\b|\barticles? (?:du code|de (?:la )?loi|[LRD]\.)", re.I)
+_DEF_Q = re.compile(
+    r"\b(que (?:signifie|veut dire|d[ée]signe)|[àa] quoi correspond|c'est quoi|"
+    r"signification|d[ée]finition|que recouvre)\b", re.I)
+_PERSON_ROLE = re.compile(
+    r"\b(directeur|directrice|dg|dgarh|pr[ée]sident|secr[ée]taire|d[ée]l[ée]gu[ée]e?|"
+    r"repr[ée]sentante?|[ée]lue?s?|responsable|intervenante?|ministre|conseill[eè]re?|"
+    r"titulaires?|suppl[ée]ante?s?)\b", re.I)
 
-    >>> question_type("Combien a coûté la campagne ?")
-    'quantity'
-    >>> question_type("Quand la réunion a-t-elle eu lieu ?")
-    'date'
+PERSON_RE = re.compile(
+    r"\b(?:[A-ZÉÈ][a-zéèëêïîôç]+(?:[- ][A-ZÉÈ][a-zéèëêïîôç]+)?)\s+"
+    r"(?:(?:DE |D'|LE |DU |HO )?[A-ZÉÈ][A-ZÉÈ'’\-]{1,}(?:\s+[A-ZÉÈ][A-ZÉÈ'’\-]{1,})*)\b"
+    r"|\b[A-ZÉÈ][a-zéèëêïîôç]+\s+[A-ZÉÈ][a-zéèëêïîôç]{2,}\b")
+# Capitalised pairs that are institutions or places, not people.
+_NOT_PEOPLE = frozenset(fold(w) for w in """
+    France Travail Pôle Emploi Cap Mission Missions Locale Locales Conseil Conseils Direction
+    Le La Les Un Une Des Du De Pour Selon Par En Au Aux Sur Dans Avec Et Or Mais Si Ce Cette
+    Comité Central Social Economique Économique Loi Plein Intelligence Artificielle Data Académie
+    Réseau Code Pays Loire Centre Val Haute Garonne Service Public Agence Agences Région Etat État
+    Assurance Chômage Baromètre Interne Académie Ministère Premier Ministre Cour Comptes Sénat
+    Assemblée Nationale Rassemblement National Office Saint Étienne Etienne Occitanie Guichet Unique
+    Intervention Réponses Réponse Programme Chantier Projet Déclaration Point Ordre Jour
+    """.split())
+ARTICLE_RE = re.compile(r"\b[LRD]\.?\s?\d{1,4}(?:-\d+)+\b")
+_YEAR_RE = re.compile(r"\b(19\d{2}|20\d{2})\b")
+_MONTH_YEAR_RE = re.compile(r"\b(?P<month>%s)\s+(?P<year>\d{4})\b" % "|".join(MONTHS))
+_FULL_DATE_RE = re.compile(r"\b(?P<day>\d{1,2})(?:er)?\s+(?P<month>%s)\s+(?P<year>\d{4})\b"
+                           % "|".join(MONTHS))
+_DATE_EXPR = re.compile(
+    r"\b\d{1,2}(?:er)?\s+(?:janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[uû]t|septembre|"
+    r"octobre|novembre|d[ée]cembre)\s+\d{4}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{1,2}/\d{4}\b|"
+    r"\b\d{1,2}\s+(?:[àa]|au)\s+\d{1,2}/\d{4}\b|"
+    r"\b\d{1,2}(?:er)?\s+(?:janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[uû]t|septembre|"
+    r"octobre|novembre|d[ée]cembre)\b|"
+    r"\b(?:janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[uû]t|septembre|octobre|novembre|"
+    r"d[ée]cembre)\s+\d{4}\b|\b(?:19|20)\d{2}\b", re.I)
+
+
+def question_intent(question: str) -> Intent:
+    """What a French question asks for.
+
+    >>> question_intent("Combien a coûté la campagne ?").unit
+    '€'
+    >>> question_intent("Quelle part des inscrits est orientée vers France Travail en 2025 ?")
+    Intent(kind='quantity', unit='%', pinned=('2025',), subject='')
     """
     q = question.strip()
-    if _DATE_RE.search(q):
-        return "date"
-    if _QTY_RE.search(q):
-        return "quantity"
-    if _ENTITY_RE.search(q):
-        return "entity"
-    return "statement"
+    full = _FULL_DATE_RE.search(fold(q))
+    meeting = ""
+    if full:
+        meeting = f"{full['year']}-{MONTHS[full['month']]:02d}-{int(full['day']):02d}"
+        q_years = fold(q).replace(full.group(0), " ")
+    else:
+        q_years = fold(q)
+    period = ""
+    month = _MONTH_YEAR_RE.search(q_years)
+    if month:
+        period = f"{month['year']}-{MONTHS[month['month']]:02d}"
+        q_years = q_years.replace(month.group(0), " ")
+    pinned = tuple(dict.fromkeys(_YEAR_RE.findall(q_years)))
+    union = next((u for u in UNIONS if re.search(rf"(?<![\w-]){re.escape(u)}(?![\w-])", q)), "")
+    ctx = {"meeting": meeting, "period": period, "union": union}
+    if _DEF_Q.search(q):
+        acr = re.findall(r"\b[A-Z][A-Z0-9]{1,}[a-z]?\b", q)
+        return Intent("definition", pinned=pinned, meeting=meeting, subject=acr[-1] if acr else "")
+    if _ARTICLE_Q.search(q):
+        return Intent("article", pinned=pinned, **ctx)
+    if _DATE_Q.search(q):
+        return Intent("date", pinned=(), **ctx)
+    if _QTY_Q.search(q):
+        if _PCT_Q.search(q):
+            unit = "%"
+        elif _DUR_Q.search(q):
+            unit = "duration"
+        elif _EUR_Q.search(q):
+            unit = "€"
+        elif re.search(r"\bcombien\s+(?:de|d')|\bnombre\b", q, re.I):
+            unit = "count"
+        else:
+            unit = ""
+        return Intent("quantity", unit, pinned, **ctx)
+    if _PERSON_Q.search(q) and (_PERSON_ROLE.search(q) or re.match(r"^\s*qui\b", q, re.I)):
+        return Intent("person", pinned=pinned, **ctx)
+    if _ENTITY_Q.search(q):
+        return Intent("entity", pinned=pinned, **ctx)
+    return Intent("statement", pinned=pinned, **ctx)
 
 
-def _non_year_quantities(text: str) -> list[Any]:
+def _answer_quantities(text: str) -> list[Quantity]:
+    """Quantities that can answer "combien": not years, not ordinals, not days of dates."""
+    in_dates = [(m.start(), m.end()) for m in _DATE_EXPR.finditer(text)]
     return [x for x in extract_quantities(text)
             if not (x.unit == "" and 1900 <= x.value <= 2100 and float(x.value).is_integer())
-            and x.unit != "ordinal"]
+            and x.unit != "ordinal"
+            and not any(a <= x.start < b for a, b in in_dates)]
 
 
-def _has_entity(text: str) -> bool:
-    # A capitalised word or an acronym that is not the first word of the sentence.
-    return bool(re.search(r"(?<=\s)(?:[A-Z][A-Z0-9]{1,}|[A-Z][a-zà-ÿ]+)", text))
+def _unit_ok(q: Quantity, unit: str, text: str) -> bool:
+    if unit == "%":
+        return q.unit == "%"
+    if unit == "€":
+        return q.unit == "€" or (q.value >= 1000 and "euro" in fold(text))
+    if unit == "count":
+        return q.unit not in ("%", "€")
+    if unit == "duration":
+        after = fold(text[q.end:q.end + 12])
+        return bool(re.match(r"\s*(min|h\b|heure|jour|semaine|mois|an)", after)) or q.unit == ""
+    return True
+
+
+def _new_entities(text: str, question: str) -> list[str]:
+    """Capitalised words or acronyms in ``text`` that the question does not contain."""
+    qf = set(analyze(question))
+    out = []
+    for m in re.finditer(r"(?<=[\s«(\"'’])(?:[A-Z][A-Z0-9&]{1,}|[A-ZÉ][a-zà-ÿ]+(?:\s[A-ZÉ][a-zà-ÿ]+)*)",
+                         text):
+        toks = analyze(m.group(0))
+        if toks and not set(toks) <= qf:
+            out.append(m.group(0))
+    return out
 
 
 @dataclass
@@ -133,12 +264,15 @@ class _Cand:
     text: str
     score: float = 0.0
     coverage: float = 0.0
+    fits: bool = True  # holds the kind of answer asked for
+    pinned_ok: bool = True  # agrees with the question's years/figures
+    lead: str = ""
 
 
 class ExtractiveAnswerer:
     """Picks and quotes the sentences that answer; abstains on weak evidence."""
 
-    def __init__(self, index: Index, max_citations: int = 2, min_evidence: float = 0.34,
+    def __init__(self, index: Index, max_citations: int = 2, min_evidence: float = 0.25,
                  max_passages: int = 5) -> None:
         self.index = index
         self.max_citations = max_citations
@@ -156,6 +290,7 @@ class ExtractiveAnswerer:
 
         "Quel est le taux d'orientation en Bretagne ?" -> ["Bretagne"] when no
         document mentions Bretagne: the answer cannot be in the documents.
+        A compound name is missing when any of its parts is ("Île-de-France").
         """
         missing = []
         words = re.findall(r"[\w'’-]+", question)
@@ -168,23 +303,66 @@ class ExtractiveAnswerer:
             if not (is_number or is_name) or fold(w) in QUESTION_WORDS:
                 continue
             toks = analyze(w)
-            if toks and all(self.index.df.get(t, 0) == 0 for t in toks):
+            if not toks:
+                continue
+            absent = [t for t in toks if self.index.df.get(t, 0) == 0]
+            if len(toks) == 1 and absent:
+                missing.append(w)
+            elif len(toks) > 1 and "-" in w and is_name and not self._phrase_in_corpus(w):
                 missing.append(w)
         return missing
 
+    def _phrase_in_corpus(self, phrase: str) -> bool:
+        """Whether "Île-de-France" (hyphens or spaces) occurs in some page."""
+        if not hasattr(self.index, "_folded_pages"):
+            self.index._folded_pages = " ".join(  # type: ignore[attr-defined]
+                normalize_for_match(t).replace("-", " ") for t in self.index.pages.values())
+        needle = normalize_for_match(phrase).replace("-", " ")
+        return needle in self.index._folded_pages  # type: ignore[attr-defined]
+
     # -- main ----------------------------------------------------------------------
     def answer(self, question: str, hits: list[Hit]) -> Answer:
-        qtype = question_type(question)
-        q_terms = list(dict.fromkeys(analyze(question, keep_question_words=False)))
+        intent = question_intent(question)
         missing = self.missing_terms(question)
         if missing:
             return Answer(question, ABSTAIN_MESSAGE, True,
                           reason="absent des documents : " + ", ".join(missing))
-        if not hits or not q_terms:
+        cands = self.rank(question, hits, intent)
+        if not cands:
             return Answer(question, ABSTAIN_MESSAGE, True, reason="aucun passage pertinent")
+        usable = [c for c in cands if c.fits and c.pinned_ok]
+        if not usable:
+            why = "aucun passage ne donne " + {
+                "quantity": "de chiffre de ce type", "date": "de date", "person": "de nom",
+                "entity": "de nom", "article": "de référence d'article",
+                "definition": "de définition", "statement": "de réponse",
+            }[intent.kind]
+            if any(c.fits and not c.pinned_ok for c in cands):
+                why = "aucun passage ne correspond à l'année ou au chiffre demandé"
+            return Answer(question, ABSTAIN_MESSAGE, True, reason=why)
+        best = usable[0]
+        if best.coverage < self.min_evidence:
+            return Answer(question, ABSTAIN_MESSAGE, True,
+                          reason=f"indices trop faibles (couverture {best.coverage:.2f})")
+        chosen = [best]
+        for c in usable[1:]:
+            if len(chosen) >= self.max_citations:
+                break
+            overlaps = any(c.hit.position == x.hit.position and c.start < x.end and x.start < c.end
+                           for x in chosen)
+            if c.score >= 0.85 * best.score and not overlaps:
+                chosen.append(c)
+        citations = [self._cite(i + 1, c) for i, c in enumerate(chosen)]
+        return Answer(question, self._compose(best, citations), False, citations)
+
+    def rank(self, question: str, hits: list[Hit], intent: Intent | None = None) -> list[_Cand]:
+        """Candidate sentences of the top passages, best first."""
+        intent = intent or question_intent(question)
+        q_terms = list(dict.fromkeys(analyze(question, keep_question_words=False)))
+        if not hits or not q_terms:
+            return []
         weights = {t: self._idf(t) for t in q_terms}
         total = sum(weights.values()) or 1.0
-
         cands: list[_Cand] = []
         for rank, hit in enumerate(hits[: self.max_passages]):
             node = hit.node
@@ -193,108 +371,153 @@ class ExtractiveAnswerer:
             if not page or page[base:base + len(node.text)] != node.text:
                 page, base = node.text, 0  # fall back to the chunk itself
             spans = sentence_spans(page, base, base + len(node.text))
-            section_terms = set(analyze(str(node.metadata.get("section") or "")))
+            # "Le coût ? 2 millions d'euros !", "On estime … vers :" + next line: one unit.
+            units = list(spans)
+            for j in range(len(spans) - 1):
+                if re.search(r"[?:]\s*$", page[spans[j][0]:spans[j][1]]):
+                    units.append((spans[j][0], spans[j + 1][1]))
+            section = str(node.metadata.get("section") or "")
+            context_meta = " ".join(str(node.metadata.get(k) or "") for k in
+                                    ("title", "doc_date", "instance", "union"))
+            # The document's title, union and instance answer "au CSEC", "selon le SNAP"…
+            section_terms = set(analyze(section)) | set(analyze(context_meta))
             chunk_terms = set(analyze(node.text))
-            sent_terms = [set(analyze(page[a:b])) for a, b in spans]
-            for j, (a, b) in enumerate(spans):
+            span_terms = [set(analyze(page[a:b])) for a, b in spans]
+            starts = [a for a, _ in spans]
+            for a, b in units:
                 text = page[a:b]
-                near = set().union(*sent_terms[max(0, j - 2):j], *sent_terms[j + 1:j + 2])
-                own = sent_terms[j]
+                j = starts.index(a)
+                own = set(analyze(text))
+                near = set().union(*span_terms[max(0, j - 2):j], *span_terms[j + 1:j + 3])
                 cov = sum(w for t, w in weights.items() if t in own) / total
                 ctx = sum(w for t, w in weights.items()
                           if t not in own and (t in near or t in section_terms)) / total
                 far = sum(w for t, w in weights.items()
                           if t not in own and t not in near and t not in section_terms
                           and t in chunk_terms) / total
-                type_ok = self._type_score(qtype, text, question)
-                passage_prior = 1.0 / (1 + rank)
-                dense = hit.dense if hit.dense is not None else 0.0
                 coverage = min(1.0, cov + 0.6 * ctx + 0.25 * far)
-                score = (0.55 * coverage + 0.2 * type_ok + 0.1 * passage_prior
+                fits, lead = self._fit(intent, text, question)
+                around = page[max(base, a - 300):min(base + len(node.text), b + 300)]
+                # A sentence naming another year ("En 2023, …") does not answer "en 2024";
+                # a meeting date in the question must be the document's date.
+                if _YEAR_RE.search(text):
+                    pinned_ok = all(y in text for y in intent.pinned)
+                else:
+                    pinned_ok = all(y in around or y in section for y in intent.pinned)
+                doc_date = str(node.metadata.get("doc_date") or "")
+                if intent.meeting and doc_date and doc_date != intent.meeting:
+                    pinned_ok = False
+                if intent.period and not (doc_date.startswith(intent.period)
+                                          or intent.period[:4] in around):
+                    pinned_ok = False
+                dense = hit.dense if hit.dense is not None else 0.0
+                score = (0.6 * coverage + 0.15 * (1.0 if fits else 0.0) + 0.1 / (1 + rank)
                          + 0.15 * max(0.0, (dense - 0.75) / 0.2))
                 if len(re.findall(r"\w+", text)) < 3:
                     score *= 0.5
-                cands.append(_Cand(rank, hit, a, b, text, score, coverage))
-        if not cands:
-            return Answer(question, ABSTAIN_MESSAGE, True, reason="aucune phrase exploitable")
+                # "Selon la CGT…": another union's document is not what was asked.
+                doc_union = str(node.metadata.get("union") or "")
+                if intent.union and doc_union and doc_union != intent.union:
+                    score *= 0.7
+                cands.append(_Cand(rank, hit, a, b, text, score, coverage, fits, pinned_ok, lead))
         cands.sort(key=lambda c: -c.score)
-        best = cands[0]
-        evidence = best.coverage
-        if qtype != "statement" and self._type_score(qtype, best.text, question) == 0:
-            evidence *= 0.8
-        if evidence < self.min_evidence:
-            return Answer(question, ABSTAIN_MESSAGE, True,
-                          reason=f"indices trop faibles (couverture {evidence:.2f})")
+        return cands
 
-        chosen = [best]
-        for c in cands[1:]:
-            if len(chosen) >= self.max_citations:
-                break
-            if c.score >= 0.8 * best.score and not any(
-                c.hit.position == x.hit.position and abs(c.start - x.start) < 5 for x in chosen
-            ):
-                chosen.append(c)
-        citations = [self._cite(i + 1, c) for i, c in enumerate(chosen)]
-        text = self._compose(qtype, question, citations)
-        return Answer(question, text, False, citations)
-
-    def _type_score(self, qtype: AnswerType, text: str, question: str) -> float:
-        if qtype == "quantity":
-            qs = _non_year_quantities(text)
+    def _fit(self, intent: Intent, text: str, question: str) -> tuple[bool, str]:
+        """Does ``text`` hold the kind of answer asked for? Returns (fits, the answer's words)."""
+        if intent.kind == "quantity":
+            qs = [x for x in _answer_quantities(text) if _unit_ok(x, intent.unit, text)]
             if not qs:
-                return 0.0
-            fq = fold(question)
-            want = "%" if re.search(r"pourcentage|taux|part|proportion", fq) else (
-                "€" if re.search(r"co[u]t|montant|budget|euros|somme|enveloppe|prix", fq) else "")
-            return 1.0 if (not want or any(x.unit == want for x in qs)) else 0.5
-        if qtype == "date":
-            return 1.0 if has_date(text) else 0.0
-        if qtype == "entity":
-            return 1.0 if _has_entity(text) else 0.0
-        return 0.5
+                return False, ""
+            return True, _lead_span(text, self._closest(qs, text, question))
+        if intent.kind == "date":
+            dates = list(_DATE_EXPR.finditer(text))
+            if not dates and not has_date(text):
+                return False, ""
+            full = [m for m in dates if not re.fullmatch(r"(19|20)\d{2}", m.group(0))]
+            pick = (full or dates)
+            return True, pick[0].group(0) if pick else ""
+        if intent.kind == "person":
+            names = [m.group(0) for m in PERSON_RE.finditer(text)
+                     if not set(analyze(m.group(0))) <= set(analyze(question))
+                     and not any(fold(w) in _NOT_PEOPLE for w in m.group(0).split())]
+            # "Qui est le DGARH ?" is not answered by "Caroline COMTE, Directrice du programme".
+            roles = [set(analyze(m.group(0))) for m in _PERSON_ROLE.finditer(question)]
+            own = set(analyze(text))
+            if roles and not any(r <= own for r in roles):
+                return False, ""
+            return (True, names[0]) if names else (False, "")
+        if intent.kind == "entity":
+            ents = _new_entities(text, question)
+            return (True, "") if ents else (False, "")
+        if intent.kind == "article":
+            m = ARTICLE_RE.search(text)
+            return (True, m.group(0)) if m else (False, "")
+        if intent.kind == "definition":
+            if intent.subject and intent.subject not in text:
+                return False, ""
+            m = re.search(re.escape(intent.subject) + r"\s*(?:\(|pour\b|:|–|-)", text) if intent.subject \
+                else None
+            m2 = re.search(r"\(([^()]{6,120})\)", text)
+            return (bool(m or m2), "")
+        return True, ""
+
+    @staticmethod
+    def _closest(qs: list[Quantity], text: str, question: str) -> Quantity:
+        """The quantity nearest to the question's words in the sentence."""
+        q_terms = set(analyze(question, keep_question_words=False))
+        positions = [m.start() for m in re.finditer(r"\w+", text)
+                     if analyze(m.group(0)) and analyze(m.group(0))[0] in q_terms]
+        if not positions:
+            return max(qs, key=lambda x: (x.unit in ("€", "%", "etp"), len(x.text)))
+        return min(qs, key=lambda x: min(abs(x.start - p) for p in positions))
 
     def _cite(self, n: int, c: _Cand) -> Citation:
         start, end, text = c.start, c.end, c.text
-        # A very short sentence ("2 millions d'euros !") is quoted with the one before it.
-        page = self.index.page_text(str(c.hit.node.metadata["source"]), c.hit.node.metadata.get("page"))
-        if len(re.findall(r"\w+", text)) < 8 and page and page[start:end] == text:
-            prev = sentence_spans(page, max(0, start - 400), start)
-            if prev and "\n\n" not in page[prev[-1][0]:start]:
-                start = prev[-1][0]
-                text = page[start:end]
         meta = c.hit.node.metadata
+        page = self.index.page_text(str(meta["source"]), meta.get("page"))
+        # A very short sentence ("France Travail : 80%") is quoted with the line that
+        # introduces it, when that line ends with ":" or "?" just above.
+        if len(re.findall(r"\w+", text)) < 8 and page and page[start:end] == text:
+            prev = sentence_spans(page, max(0, start - 600), start)
+            if prev:
+                gap = page[prev[-1][1]:start]
+                intro = page[prev[-1][0]:prev[-1][1]]
+                if "\n\n" not in gap or re.search(r"[:?]\s*$", intro):
+                    start = prev[-1][0]
+                    text = page[start:end]
         return Citation(
             n=n, source=str(meta.get("source")), title=str(meta.get("title")),
             page=meta.get("page"), quote=text, score=c.score, start=start, end=end,
             union=meta.get("union"), doc_date=meta.get("doc_date"),
-            section=str(meta.get("section") or ""),
+            section=str(meta.get("section") or ""), instance=meta.get("instance"),
         )
 
-    def _compose(self, qtype: AnswerType, question: str, cites: list[Citation]) -> str:
-        """One or two short sentences: the figure/date first when one is asked for."""
+    def _compose(self, best: _Cand, cites: list[Citation]) -> str:
+        """One short sentence: the figure/date/name first, the quote, whose document."""
         first = cites[0]
-        quote = re.sub(r"\s+", " ", first.quote).strip()
-        lead = ""
-        if qtype == "quantity":
-            qs = _non_year_quantities(first.quote)
-            if qs:
-                best = max(qs, key=lambda x: (x.unit in ("€", "%", "etp"), len(x.text)))
-                lead = re.sub(r"\s+", " ", best.text)
-        elif qtype == "date":
-            m = re.search(r"\b\d{1,2}(?:er)?\s+\w+\s+\d{4}\b|\b\d{1,2}/\d{1,2}/\d{4}\b|"
-                          r"\b(?:janvier|février|mars|avril|mai|juin|juillet|août|septembre|"
-                          r"octobre|novembre|décembre)\s+\d{4}\b", first.quote, re.IGNORECASE)
-            if m:
-                lead = m.group(0)
-        words = quote.split()
-        if len(words) > 32:
-            quote = _window(quote, lead, 28)
-        who = _provenance(first)
+        lead = re.sub(r"\s+", " ", best.lead).strip()
+        quote = re.sub(r"\s+", " ", best.text).strip()
+        if len(quote.split()) > 26:
+            quote = _window(quote, lead, 24)
         body = f"{lead} — « {quote} » [1]" if lead else f"« {quote} » [1]"
+        who = provenance(first)
         text = f"{body} ({who})" if who else body
         if len(cites) > 1:
             text += " Voir aussi [2]."
         return text
+
+
+def _lead_span(text: str, q: Quantity) -> str:
+    """The quantity with what it counts and a range end: "45 minutes à 1 heure", "3 dispositifs"."""
+    end = q.end
+    m = re.match(r"\s*(?:[a-zàâçéèêëîïôûùüÿœ.\-]{2,}|ETP|EDO|EDA|DE|€)", text[end:])
+    if m and not q.unit in ("%", "€") and fold(m.group(0).strip()) not in STOPWORDS:
+        end += m.end()
+        r = re.match(r"\s+(?:[àa]|au)\s+\d[\d\s.,]*\s*[a-zàâçéèêëîïôûùüÿœ]+", text[end:])
+        if r:
+            end += r.end()
+    return text[q.start:end].strip()
 
 
 def _window(quote: str, focus: str, n_words: int) -> str:
@@ -302,25 +525,29 @@ def _window(quote: str, focus: str, n_words: int) -> str:
     words = quote.split()
     idx = 0
     if focus:
-        f = fold(focus.split()[0])
-        idx = next((i for i, w in enumerate(words) if f in fold(w)), 0)
+        first = fold(focus.split()[0])
+        idx = next((i for i, w in enumerate(words) if first in fold(w)), 0)
     start = max(0, min(idx - n_words // 2, len(words) - n_words))
     piece = " ".join(words[start:start + n_words])
     return ("… " if start > 0 else "") + piece + (" …" if start + n_words < len(words) else "")
 
 
-def _provenance(c: Citation) -> str:
-    parts = []
-    if c.union:
-        parts.append(c.union)
-    title = c.title if len(c.title) <= 70 else c.title[:67] + "…"
-    parts.append(f"« {title} »")
+def provenance(c: Citation) -> str:
+    """Whose words, where and when: "SNAP, CSE Occitanie, 30/01/2025"."""
+    parts = [p for p in (c.union, c.instance) if p]
+    if c.doc_date:
+        y, m, d = c.doc_date.split("-")
+        parts.append(f"{d}/{m}/{y}")
+    if not parts or len(parts) == 1:
+        title = c.title if len(c.title) <= 50 else c.title[:47].rstrip() + "…"
+        parts.append(f"« {title} »")
     if c.page:
         parts.append(f"p. {c.page}")
     return ", ".join(parts)
 
 
-__all__ = ["ABSTAIN_MESSAGE", "Answer", "Citation", "ExtractiveAnswerer", "question_type"]
+__all__ = ["ABSTAIN_MESSAGE", "Answer", "Citation", "ExtractiveAnswerer", "Intent",
+           "question_intent", "provenance"]
 
 
 def cite_span(index: Index, hit: Hit, n: int, start: int, end: int, score: float = 0.0,
