@@ -512,7 +512,7 @@ def _lead_span(text: str, q: Quantity) -> str:
     """The quantity with what it counts and a range end: "45 minutes à 1 heure", "3 dispositifs"."""
     end = q.end
     m = re.match(r"\s*(?:[a-zàâçéèêëîïôûùüÿœ.\-]{2,}|ETP|EDO|EDA|DE|€)", text[end:])
-    if m and not q.unit in ("%", "€") and fold(m.group(0).strip()) not in STOPWORDS:
+    if m and q.unit not in ("%", "€") and fold(m.group(0).strip()) not in STOPWORDS:
         end += m.end()
         r = re.match(r"\s+(?:[àa]|au)\s+\d[\d\s.,]*\s*[a-zàâçéèêëîïôûùüÿœ]+", text[end:])
         if r:
