@@ -239,7 +239,7 @@ def _unit_ok(q: Quantity, unit: str, text: str) -> bool:
         return q.unit not in ("%", "€")
     if unit == "duration":
         after = fold(text[q.end:q.end + 12])
-        return bool(re.match(r"\s*(min|h\b|heure|jour|semaine|mois|an)", after)) or q.unit == ""
+        return bool(re.match(r"\s*(min|h\b|heure|jour|semaine|mois|an)", after))
     return True
 
 
@@ -272,7 +272,7 @@ class _Cand:
 class ExtractiveAnswerer:
     """Picks and quotes the sentences that answer; abstains on weak evidence."""
 
-    def __init__(self, index: Index, max_citations: int = 2, min_evidence: float = 0.25,
+    def __init__(self, index: Index, max_citations: int = 2, min_evidence: float = 0.2,
                  max_passages: int = 5) -> None:
         self.index = index
         self.max_citations = max_citations
@@ -363,6 +363,16 @@ class ExtractiveAnswerer:
             return []
         weights = {t: self._idf(t) for t in q_terms}
         total = sum(weights.values()) or 1.0
+        # Glossary: a question term also counts as present when an equivalent form is
+        # ("postes à temps plein" is present in a sentence saying "ETP").
+        alts: dict[str, list[set[str]]] = {}
+        for key, forms in self.index.glossary.concepts(question):
+            for t in key:
+                alts.setdefault(t, []).extend(set(f) for f in forms)
+
+        def has(t: str, terms: set[str]) -> bool:
+            return t in terms or any(f <= terms for f in alts.get(t, ()))
+
         cands: list[_Cand] = []
         for rank, hit in enumerate(hits[: self.max_passages]):
             node = hit.node
@@ -389,12 +399,13 @@ class ExtractiveAnswerer:
                 j = starts.index(a)
                 own = set(analyze(text))
                 near = set().union(*span_terms[max(0, j - 2):j], *span_terms[j + 1:j + 3])
-                cov = sum(w for t, w in weights.items() if t in own) / total
-                ctx = sum(w for t, w in weights.items()
-                          if t not in own and (t in near or t in section_terms)) / total
+                in_own = {t for t in weights if has(t, own)}
+                in_ctx = {t for t in weights if t not in in_own
+                          and (has(t, near) or has(t, section_terms))}
+                cov = sum(weights[t] for t in in_own) / total
+                ctx = sum(weights[t] for t in in_ctx) / total
                 far = sum(w for t, w in weights.items()
-                          if t not in own and t not in near and t not in section_terms
-                          and t in chunk_terms) / total
+                          if t not in in_own and t not in in_ctx and has(t, chunk_terms)) / total
                 coverage = min(1.0, cov + 0.6 * ctx + 0.25 * far)
                 fits, lead = self._fit(intent, text, question)
                 around = page[max(base, a - 300):min(base + len(node.text), b + 300)]

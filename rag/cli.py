@@ -319,6 +319,31 @@ def search_cmd(ctx: click.Context, query: str, index_dir: Path | None, k: int, a
         click.echo(f"   {text[:300]}{'…' if len(text) > 300 else ''}")
 
 
+@cli.command("glossary")
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Sortie JSON.")
+@click.pass_context
+@_guard
+def glossary_cmd(ctx: click.Context, index_dir: Path | None, as_json: bool) -> None:
+    """Afficher le glossaire : sigles et synonymes (intégrés, trouvés dans les documents,
+    et ceux de votre fichier glossaire.tsv placé dans le dossier des documents)."""
+    from rag.glossary import builtin
+    from rag.store import current_generation, open_index
+
+    settings = _settings(ctx, index_dir=index_dir)
+    g = open_index(settings.index_dir).glossary if current_generation(settings.index_dir) \
+        else builtin()
+    rows = g.rows()
+    if as_json:
+        click.echo(json.dumps([{"terme": a, "équivalents": b.split(" | ") if b else [],
+                                "origine": o} for a, b, o in rows], ensure_ascii=False))
+        return
+    for ref, others, origin in rows:
+        click.echo(f"{ref} = {others}  [{origin}]")
+    click.echo(f"{len(rows)} notions. Ajoutez les vôtres dans glossaire.tsv (une ligne par notion, "
+               "formes séparées par « | ») dans le dossier des documents, puis réindexez.", err=True)
+
+
 @cli.command("status")
 @click.argument("folder", required=False, type=click.Path(path_type=Path))
 @index_option

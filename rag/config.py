@@ -110,7 +110,7 @@ class Settings(BaseModel):
     llm_timeout: float = Field(default=300.0, description="Seconds to wait for an HTTP model server.")
     max_citations: int = Field(default=2, description="Quotes cited by the extractive answerer.")
     min_evidence: float = Field(
-        default=0.25,
+        default=0.2,
         description=(
             "Abstain when the best sentence's evidence score (0-1, share of the question's "
             "weighted terms it covers, blended with dense similarity) is below this."

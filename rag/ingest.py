@@ -311,8 +311,8 @@ def list_files(
                 skipped.append(
                     Skipped(str(rel), "lien symbolique vers l'extérieur du dossier, non suivi"))
                 continue
-        if not path.is_file():
-            continue
+        if not path.is_file() or (path.name == "glossaire.tsv" and path.parent == folder):
+            continue  # the user's glossary (rag.glossary) is read by the index, not as a document
         if path.suffix.lower() not in SUPPORTED:
             reason = f"format non pris en charge ({path.suffix or 'sans extension'})"
             skipped.append(Skipped(str(rel), reason))

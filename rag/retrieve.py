@@ -137,18 +137,24 @@ class HybridRetriever(BaseRetriever):
     """Reciprocal-rank fusion of the lexical and dense retrievers."""
 
     def __init__(self, index: Index, embedder: _Backend, candidates: int = 30,
-                 top_k: int = 5, rrf_k: float = 60.0, filters: Filters | None = None) -> None:
+                 top_k: int = 5, rrf_k: float = 60.0, filters: Filters | None = None,
+                 expand: str = "lexical") -> None:
         super().__init__()
         self.index = index
         self.top_k = top_k
         self.rrf_k = rrf_k
+        self.expand = expand  # glossary expansion for: "none", "lexical", "both"
         self.lexical = LexicalRetriever(index, candidates, filters)
         self.dense = DenseRetriever(index, embedder, candidates, filters)
 
     def search(self, query: str, top_k: int | None = None) -> list[Hit]:
+        """Fused hits; the lexical side also searches the glossary's equivalent forms
+        of what the query mentions ("postes à temps plein" -> "ETP")."""
+        expanded = self.index.glossary.expand_query(query) if self.expand != "none" else query
         hits: dict[int, Hit] = {}
-        for name, results in (("lexical", self.lexical.scores(query)),
-                              ("dense", self.dense.scores(query))):
+        for name, results in (("lexical", self.lexical.scores(expanded)),
+                              ("dense", self.dense.scores(
+                                  expanded if self.expand == "both" else query))):
             for rank, (pos, score) in enumerate(results):
                 hit = hits.setdefault(pos, Hit(self.index.nodes[pos], 0.0, pos))
                 hit.score += 1.0 / (self.rrf_k + rank + 1)

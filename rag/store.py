@@ -42,6 +42,7 @@ from llama_index.core.schema import TextNode
 from rag.chunk import StructureChunker
 from rag.config import Settings
 from rag.embed import _Backend
+from rag.glossary import USER_FILE, Glossary, builtin, mine, parse_tsv
 from rag.ingest import LoadedFile, Skipped, load_folder
 from rag.text import analyze
 
@@ -130,6 +131,7 @@ class Index:
         self._faiss: Any = None
         self._bm25: bm25s.BM25 | None = None
         self._df: dict[str, int] | None = None
+        self._glossary: Glossary | None = None
 
     @property
     def faiss_store(self) -> Any:
@@ -151,6 +153,20 @@ class Index:
         if self._df is None:
             self._df = json.loads((self.path / "df.json").read_text(encoding="utf-8"))["df"]
         return self._df
+
+    @property
+    def glossary(self) -> Glossary:
+        """Built-in glossary + definitions mined from the documents + the user's glossaire.tsv."""
+        if self._glossary is None:
+            g = builtin()
+            for src, f in sorted(self.manifest.get("files", {}).items()):
+                for forms in f.get("glossary", []):
+                    g.add(forms, src)
+            user = self.manifest.get("user_glossary")
+            if user:
+                g.merge(parse_tsv(user, USER_FILE))
+            self._glossary = g
+        return self._glossary
 
     def page_text(self, source: str, page: int | None) -> str:
         return self.pages.get((source, page), "")
@@ -372,6 +388,8 @@ def build_index(
                     "chunks": len(nodes),
                     "indexed_at": now,
                     **{k: lf.metadata.get(k) for k in ("union", "instance", "doc_date", "file_type")},
+                    "glossary": [e.forms for e in
+                                 mine("\n".join(d.text for d in lf.pages), lf.source).entries],
                 }
                 report.indexed.append(lf.source)
             all_nodes.extend(nodes)
@@ -400,8 +418,11 @@ def build_index(
         report.embed_seconds = time.perf_counter() - t_embed
         report.chunks = len(all_nodes)
 
+        user_glossary = folder / USER_FILE
+        extra = {"user_glossary": user_glossary.read_text(encoding="utf-8")} \
+            if user_glossary.is_file() else {}
         gen = _write_generation(index_dir, settings, embedder, all_nodes, vectors, page_rows,
-                                files_meta, report.skipped, progress)
+                                files_meta, report.skipped, progress, extra)
         report.generation = gen.name
     report.seconds = time.perf_counter() - t0
     return report
@@ -444,6 +465,7 @@ def _write_generation(
     index_dir: Path, settings: Settings, embedder: _Backend, nodes: list[TextNode],
     vectors: np.ndarray, page_rows: list[dict[str, Any]], files_meta: dict[str, Any],
     skipped: list[Skipped], progress: ProgressFn | None,
+    extra: dict[str, Any] | None = None,
 ) -> Path:
     from llama_index.vector_stores.faiss import FaissVectorStore
 
@@ -481,6 +503,7 @@ def _write_generation(
             "n_chunks": len(nodes),
             "files": files_meta,
             "skipped": [{"path": s.path, "reason": s.reason} for s in skipped],
+            **(extra or {}),
         }
         (tmp / "manifest.json").write_text(
             json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
