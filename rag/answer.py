@@ -312,6 +312,18 @@ class ExtractiveAnswerer:
                 missing.append(w)
         return missing
 
+    def _pinned_names(self, question: str) -> list[set[str]]:
+        """Stems of the capitalised names in the question that are specific enough to
+        pin the answer to a place or body ("Île-de-France", "Bretagne", "Occitanie"):
+        not its first word, not acronyms of the glossary, not words in most passages."""
+        n = max(1, len(self.index.nodes))
+        out = []
+        for m in re.finditer(r"(?<=\s)([A-ZÉÎ][a-zà-ÿ]+(?:-[a-zA-Zà-ÿ]+)*)", question):
+            toks = [t for t in analyze(m.group(1)) if self.index.df.get(t, 0) < 0.15 * n]
+            if toks and fold(m.group(1)) not in QUESTION_WORDS:
+                out.append(set(toks))
+        return out
+
     def _phrase_in_corpus(self, phrase: str) -> bool:
         """Whether "Île-de-France" (hyphens or spaces) occurs in some page."""
         if not hasattr(self.index, "_folded_pages"):
@@ -373,6 +385,8 @@ class ExtractiveAnswerer:
         def has(t: str, terms: set[str]) -> bool:
             return t in terms or any(f <= terms for f in alts.get(t, ()))
 
+        names = self._pinned_names(question)
+
         cands: list[_Cand] = []
         for rank, hit in enumerate(hits[: self.max_passages]):
             node = hit.node
@@ -421,6 +435,10 @@ class ExtractiveAnswerer:
                 if intent.period and not (doc_date.startswith(intent.period)
                                           or intent.period[:4] in around):
                     pinned_ok = False
+                # Places and names the question pins ("en Île-de-France") must be in the
+                # passage or its document's title, instance or section.
+                if names and not all(n <= chunk_terms or n <= section_terms for n in names):
+                    pinned_ok = False
                 dense = hit.dense if hit.dense is not None else 0.0
                 score = (0.6 * coverage + 0.15 * (1.0 if fits else 0.0) + 0.1 / (1 + rank)
                          + 0.15 * max(0.0, (dense - 0.75) / 0.2))
@@ -438,6 +456,12 @@ class ExtractiveAnswerer:
         """Does ``text`` hold the kind of answer asked for? Returns (fits, the answer's words)."""
         if intent.kind == "quantity":
             qs = [x for x in _answer_quantities(text) if _unit_ok(x, intent.unit, text)]
+            counted = _counted(question)
+            if counted and intent.unit == "count":
+                forms = [counted] + [set(f) for k, fs in self.index.glossary.concepts(question)
+                                     if counted & set(k) for f in fs]
+                qs = [x for x in qs if any(
+                    f <= set(analyze(text[x.start:x.end + 40])) for f in forms)]
             if not qs:
                 return False, ""
             return True, _lead_span(text, self._closest(qs, text, question))
@@ -453,7 +477,8 @@ class ExtractiveAnswerer:
                      if not set(analyze(m.group(0))) <= set(analyze(question))
                      and not any(fold(w) in _NOT_PEOPLE for w in m.group(0).split())]
             # "Qui est le DGARH ?" is not answered by "Caroline COMTE, Directrice du programme".
-            roles = [set(analyze(m.group(0))) for m in _PERSON_ROLE.finditer(question)]
+            roles = [set(analyze(m.group(0) + _qualifier(question[m.end():])))
+                     for m in _PERSON_ROLE.finditer(question)]
             own = set(analyze(text))
             if roles and not any(r <= own for r in roles):
                 return False, ""
@@ -517,6 +542,24 @@ class ExtractiveAnswerer:
         if len(cites) > 1:
             text += " Voir aussi [2]."
         return text
+
+
+def _qualifier(rest: str) -> str:
+    """The word that narrows a role: "Directeur Général", "délégué régional"."""
+    m = re.match(r"\s+([a-zA-Zà-ÿ]+)", rest)
+    if m and fold(m.group(1)) not in STOPWORDS and m.group(1)[0].islower() is False or (
+            m and fold(m.group(1)) in ("general", "generale", "regional", "regionale", "syndical",
+                                       "adjoint", "adjointe", "national", "nationale")):
+        return " " + m.group(1)
+    return ""
+
+
+def _counted(question: str) -> set[str]:
+    """What "combien de X" counts, as stems: "Combien d'agents ont…" -> {"agent"}."""
+    m = re.search(r"\bcombien\s+(?:de|d['’])\s*([a-zA-Zà-ÿ]+)", question, re.I)
+    if not m or fold(m.group(1)) in ("temps",):
+        return set()
+    return set(analyze(m.group(1)))
 
 
 def _lead_span(text: str, q: Quantity) -> str:
