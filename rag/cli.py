@@ -205,7 +205,8 @@ def _render_answer(ans: Any, with_text: bool = True) -> str:
         lines.append("Sources :")
     for c in ans.citations:
         where = f", page {c.page}" if c.page else ""
-        who = " · ".join(x for x in (c.union, c.doc_date) if x)
+        date = "/".join(reversed(c.doc_date.split("-"))) if c.doc_date else None
+        who = " · ".join(x for x in (c.union, getattr(c, "instance", None), date) if x)
         lines.append(f"[{c.n}] {_safe(c.title)}{' (' + who + ')' if who else ''}")
         lines.append(f"    {_safe(c.source)}{where}")
         quote = " ".join(c.quote.split())
@@ -363,7 +364,8 @@ def status_cmd(ctx: click.Context, folder: Path | None, index_dir: Path | None) 
     click.echo(f"Modèle : {m['embedder']['id']} ({m['embedder']['dim']} dimensions)")
     click.echo(f"Passages : {m['n_chunks']}")
     for src, f in sorted(m["files"].items()):
-        meta = " · ".join(str(x) for x in (f.get("union"), f.get("instance"), f.get("doc_date")) if x)
+        meta = " · ".join(str(x) for x in (f.get("doc_type"), f.get("union"), f.get("instance"),
+                                            f.get("doc_date")) if x)
         click.echo(f"- {_safe(src)} : « {_safe(f['title'])} » — {f['chunks']} passages, "
                    f"{f['pages']} page(s)" + (f" [{_safe(meta)}]" if meta else ""))
     for s in m.get("skipped", []):

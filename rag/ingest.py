@@ -264,6 +264,16 @@ def extract_instance(text: str) -> str | None:
     return None
 
 
+def extract_doc_type(text: str, union: str | None, instance: str | None) -> str:
+    """"compte rendu", "déclaration", "tract" or "article", read from the content."""
+    head = fold(text[:1500])
+    if re.search(r"\bdeclaration\b", head[:400]):
+        return "déclaration"
+    if instance and (_REUNION_RE.search(text[:3000]) or re.search(r"\bcse", head)):
+        return "compte rendu"
+    return "tract" if union else "article"
+
+
 def extract_date(text: str) -> str | None:
     """ISO date of the meeting ("RÉUNION DU 30 JANVIER 2025") when stated."""
     m = _REUNION_RE.search(text[:3000])
@@ -359,8 +369,10 @@ def load_file(path: Path, root: Path, max_mb: float = 60.0, max_text_mb: float =
         "union": extract_union(full),
         "instance": extract_instance(full),
         "doc_date": extract_date(full),
+        "doc_type": None,
         "file_type": path.suffix.lower().lstrip("."),
     }
+    meta["doc_type"] = extract_doc_type(full, meta["union"], meta["instance"])  # type: ignore[arg-type]
     docs = []
     for i, text in enumerate(pages, start=1):
         if not text.strip():

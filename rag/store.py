@@ -387,7 +387,8 @@ def build_index(
                     "paged": lf.paged,
                     "chunks": len(nodes),
                     "indexed_at": now,
-                    **{k: lf.metadata.get(k) for k in ("union", "instance", "doc_date", "file_type")},
+                    **{k: lf.metadata.get(k)
+                       for k in ("union", "instance", "doc_date", "doc_type", "file_type")},
                     "glossary": [e.forms for e in
                                  mine("\n".join(d.text for d in lf.pages), lf.source).entries],
                 }

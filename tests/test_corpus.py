@@ -67,3 +67,21 @@ def test_quotes_are_substrings_of_the_source_file(e5_pipeline, corpus_dir) -> No
         for c in e5_pipeline.ask(q).citations:
             raw = (corpus_dir / c.source).read_text(encoding="utf-8")
             assert c.quote in clean_text(raw)
+
+
+def test_metadata_of_the_sample_documents(e5_pipeline) -> None:  # type: ignore[no-untyped-def]
+    docs = e5_pipeline.index.documents
+    occ = docs["004_69d067c567b4c199.txt"]
+    assert (occ["union"], occ["instance"], occ["doc_date"]) == ("SNAP", "CSE Occitanie", "2025-01-30")
+    assert docs["002_afa570df9bf17e25.txt"]["instance"] == "CSEC extraordinaire"
+    assert docs["002_afa570df9bf17e25.txt"]["doc_date"] == "2024-04-05"
+    assert docs[CGT_CSEC]["union"] == "CGT"
+
+
+def test_conflicting_figures_name_whose_and_where(e5_pipeline) -> None:  # type: ignore[no-untyped-def]
+    national = e5_pipeline.ask("D'après les premières données présentées au CSEC, quel pourcentage "
+                               "des usagers est orienté vers France Travail suite à l'inscription ?")
+    regional = e5_pipeline.ask("En Occitanie, sur les 3 premières semaines de janvier 2025, quelle part "
+                               "des inscrits est orientée vers France Travail ?")
+    assert "76%" in national.answer and "CGT, CSEC" in national.answer
+    assert "80%" in regional.answer and "SNAP, CSE Occitanie, 30/01/2025" in regional.answer

@@ -166,3 +166,40 @@ def test_cli_ask_builds_index_on_first_use(folder: Path, tmp_path: Path) -> None
     assert r.exit_code == 0, r.output
     assert "Premier usage" in r.stderr
     assert "2 millions" in r.stdout and "Sources :" in r.stdout and "tract.md" in r.stdout
+
+
+def _two_unions(tmp_path: Path) -> Path:
+    d = tmp_path / "u"
+    d.mkdir()
+    (d / "cgt.md").write_text("CGT\n\n# Compte rendu du CSE Occitanie\n\nRÉUNION DU 30 JANVIER 2025\n\n"
+                              "La CGT dénonce la fermeture de 12 agences le samedi.\n", encoding="utf-8")
+    (d / "snap.md").write_text("SNAP\n\n# Compte rendu du CSEC\n\nRÉUNION DU 5 AVRIL 2024\n\n"
+                               "Le SNAP dénonce la fermeture de 7 agences le samedi.\n", encoding="utf-8")
+    return d
+
+
+def test_metadata_read_from_content_and_shown_in_citations(tmp_path: Path) -> None:
+    pipe = make_pipeline(tmp_path / "idx")
+    pipe.build(_two_unions(tmp_path))
+    docs = pipe.index.documents
+    assert (docs["cgt.md"]["union"], docs["cgt.md"]["doc_date"]) == ("CGT", "2025-01-30")
+    assert docs["cgt.md"]["instance"] == "CSE Occitanie"
+    assert docs["snap.md"]["doc_type"] == "compte rendu"
+    r = run("ask", "Combien d'agences ferment le samedi selon la CGT ?", "--index", str(tmp_path / "idx"))
+    assert "12 agences" in r.stdout
+    assert "CGT · CSE Occitanie · 30/01/2025" in r.stdout
+
+
+@pytest.mark.parametrize(("args", "figure", "source"), [
+    (["--union", "SNAP"], "7", "snap.md"),
+    (["--union", "CGT"], "12", "cgt.md"),
+    (["--after", "2025-01-01"], "12", "cgt.md"),
+    (["--before", "2024-12-31"], "7", "snap.md"),
+    (["--doc", "snap.md"], "7", "snap.md"),
+])
+def test_filters_restrict_the_answer(tmp_path: Path, args: list[str], figure: str, source: str) -> None:
+    run("index", str(_two_unions(tmp_path)), "--index", str(tmp_path / "idx"))
+    r = run("ask", "--json", "Combien d'agences ferment le samedi ?", "--index", str(tmp_path / "idx"), *args)
+    out = json.loads(r.stdout)
+    assert out["answer"].startswith(f"{figure} agences")
+    assert {c["source"] for c in out["citations"]} == {source}
