@@ -50,3 +50,16 @@ def make_docx(path: Path, paragraphs: list[str]) -> Path:
         d.add_paragraph(p)
     d.save(str(path))
     return path
+
+
+def write_small_corpus(folder: Path) -> Path:
+    """A CGT tract with a cost and a date, and a CSE report with a phone number."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "tract.md").write_text(
+        "# Tract CGT sur la campagne France Travail PRO\n\n"
+        "La campagne publicitaire France Travail PRO a coûté 2 millions d'euros. "
+        "Elle a été diffusée à partir du 28 octobre 2024.\n", encoding="utf-8")
+    (folder / "cr.txt").write_text(
+        "Compte rendu du CSE Occitanie\n\nLes élus demandent des effectifs supplémentaires "
+        "pour l'accueil téléphonique du 3949.\n", encoding="utf-8")
+    return folder

@@ -35,6 +35,7 @@ from rag.generate import (
     unsupported_figures,
 )
 from tests.conftest import make_pipeline
+from tests.docs import write_small_corpus
 
 PASSAGES = [
     "Le coût ? 2 millions d'euros ! Les gains d'efficacité : 2 900 ETP d'ici 2027.",
@@ -123,16 +124,7 @@ def test_a_weak_models_rewrite_is_replaced_by_the_deterministic_one() -> None:
 
 @pytest.fixture()
 def folder(tmp_path: Path) -> Path:
-    d = tmp_path / "docs"
-    d.mkdir()
-    (d / "tract.md").write_text(
-        "# Tract CGT sur la campagne France Travail PRO\n\n"
-        "La campagne publicitaire France Travail PRO a coûté 2 millions d'euros. "
-        "Elle a été diffusée à partir du 28 octobre 2024.\n", encoding="utf-8")
-    (d / "cr.txt").write_text(
-        "Compte rendu du CSE Occitanie\n\nLes élus demandent des effectifs supplémentaires "
-        "pour l'accueil téléphonique du 3949.\n", encoding="utf-8")
-    return d
+    return write_small_corpus(tmp_path / "docs")
 
 
 def _pipe(folder: Path, tmp_path: Path, llm: Any) -> Any:

@@ -29,6 +29,7 @@ from rag.ui import (
     save_uploads,
 )
 from tests.conftest import make_pipeline
+from tests.docs import write_small_corpus
 
 IMG = '<img src="x" onerror="window.__pwned=1">'
 DETAILS = '<details open ontoggle="window.__pwned=2">x</details>'
@@ -36,16 +37,7 @@ DETAILS = '<details open ontoggle="window.__pwned=2">x</details>'
 
 @pytest.fixture()
 def corpus(tmp_path: Path) -> Path:
-    d = tmp_path / "docs"
-    d.mkdir()
-    (d / "tract.md").write_text(
-        "# Tract CGT sur la campagne France Travail PRO\n\n"
-        "La campagne publicitaire France Travail PRO a coûté 2 millions d'euros. "
-        "Elle a été diffusée à partir du 28 octobre 2024.\n", encoding="utf-8")
-    (d / "cr.txt").write_text(
-        "Compte rendu du CSE Occitanie\n\nLes élus demandent des effectifs supplémentaires "
-        "pour l'accueil téléphonique du 3949.\n", encoding="utf-8")
-    return d
+    return write_small_corpus(tmp_path / "docs")
 
 
 def _run(gen: Any) -> list[Any]:
