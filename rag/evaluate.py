@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from rag.answer import Answer
-from rag.text import contains_normalized, extract_quantities, numbers_supported
+from rag.text import contains_normalized, extract_quantities, unsupported_figures
 
 CATEGORIES = ("factual", "paraphrased", "conflicting", "out_of_corpus")
 SPLITS = ("tune", "heldout")
@@ -145,7 +145,7 @@ def unsupported_numbers(ans: Answer) -> list[str]:
         part for c in ans.citations
         for part in (c.quote, c.title, c.doc_date or "", f"p. {c.page}" if c.page else "")
     )
-    return numbers_supported(claim, evidence)
+    return unsupported_figures(claim, evidence)
 
 
 @dataclass

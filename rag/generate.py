@@ -61,7 +61,7 @@ from rag.answer import ABSTAIN_MESSAGE, Answer, Citation, ExtractiveAnswerer, ci
 from rag.config import Settings
 from rag.retrieve import Hit
 from rag.store import Index
-from rag.text import analyze, extract_dates, extract_quantities, fold, sentence_spans, unwrap_superscripts
+from rag.text import analyze, figures, fold, sentence_spans, unsupported_figures
 
 
 class LLMUnavailable(ValueError):
@@ -281,10 +281,6 @@ def select_passages(hits: Sequence[Hit], first: Sequence[Hit], k: int) -> list[H
 # --- grounding check ----------------------------------------------------------------
 
 _CITE_RE = re.compile(r"\s?\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
-_MONTHS = r"janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[uû]t|septembre|octobre|novembre|d[ée]cembre"
-_DATE_TEXT_RE = re.compile(
-    r"\b\d{1,2}(?:\s*(?:er|<sup>\s*er\s*</sup>))?\s+(?:%s)\s+\d{4}\b|\b\d{1,2}/\d{1,2}/\d{4}\b" % _MONTHS,
-    re.IGNORECASE)
 
 
 @dataclass
@@ -316,37 +312,6 @@ class Grounding:
             out.append("Réponse générée écartée : elle ne cite aucun passage. "
                        "Voici la réponse extraite des documents.")
         return out
-
-
-def _clean(text: str) -> str:
-    return unwrap_superscripts(text).replace("**", "").replace("__", "")
-
-
-def _figures(text: str) -> tuple[list[tuple[str, float]], list[tuple[str, Any]]]:
-    """(number as written, value) and (date as written, date) in ``text``; years and days
-    inside a full date are checked as the date."""
-    text = _clean(text)
-    dates = [(m.group(0), d, m.span()) for m in _DATE_TEXT_RE.finditer(text)
-             for d in extract_dates(m.group(0))[:1]]
-    nums = [(q.text, q.value) for q in extract_quantities(text)
-            if not any(a <= q.start < b for _, _, (a, b) in dates)]
-    return nums, [(t, d) for t, d, _ in dates]
-
-
-def unsupported_figures(claim: str, evidence: str) -> list[str]:
-    """Figures of ``claim`` that ``evidence`` does not contain, after normalisation.
-
-    "2 M€" is supported by "2 millions d'euros", "2900" by "2 900", "1er avril 2025"
-    by "1<sup>er</sup> avril 2025"; "3 000" is not supported by "2 900".
-    """
-    nums, dates = _figures(claim)
-    ev_nums, ev_dates = _figures(evidence)
-    ev_values = {round(v, 6) for _, v in ev_nums}
-    ev_values |= {float(d.year) for _, d in ev_dates} | {float(d.day) for _, d in ev_dates}
-    ev_day_set = {d for _, d in ev_dates}
-    out = [t for t, v in nums if round(v, 6) not in ev_values]
-    out += [t for t, d in dates if d not in ev_day_set]
-    return out
 
 
 def check_grounding(text: str, passages: Sequence[str]) -> Grounding:
@@ -404,7 +369,7 @@ def quote_for(index: Index, hit: Hit, n: int, claim: str, question: str) -> Cita
     spans = sentence_spans(page, base, base + len(node.text)) or [(base, base + len(node.text))]
     c_terms = set(analyze(re.sub(r"\[\d+\]", " ", claim), keep_question_words=False))
     q_terms = set(analyze(question, keep_question_words=False))
-    c_nums, _ = _figures(claim)
+    c_nums, _ = figures(claim)
     best, best_score = spans[0], -1.0
     for a, b in spans:
         sent = page[a:b]

@@ -254,13 +254,37 @@ def has_date(text: str) -> bool:
     )
 
 
-def numbers_supported(claim: str, evidence: str) -> list[str]:
-    """Quantities in ``claim`` that no quantity in ``evidence`` matches (empty = all supported).
+_DATE_TEXT_RE = re.compile(
+    r"\b\d{1,2}(?:\s*(?:er|<sup>\s*er\s*</sup>))?\s+(?:janvier|f[ée]vrier|mars|avril|mai|juin|"
+    r"juillet|ao[uû]t|septembre|octobre|novembre|d[ée]cembre)\s+\d{4}\b|\b\d{1,2}/\d{1,2}/\d{4}\b",
+    re.IGNORECASE)
 
-    "2 M€" is supported by "2 millions d'euros"; "2900" by "2 900".
+
+def figures(text: str) -> tuple[list[tuple[str, float]], list[tuple[str, date]]]:
+    """(number as written, value) and (date as written, date) in ``text``; the day
+    and year inside a full date are reported as the date, not as numbers."""
+    text = unwrap_superscripts(text).replace("**", "").replace("__", "")
+    dates = [(m.group(0), d, m.span()) for m in _DATE_TEXT_RE.finditer(text)
+             for d in extract_dates(m.group(0))[:1]]
+    nums = [(q.text, q.value) for q in extract_quantities(text)
+            if not any(a <= q.start < b for _, _, (a, b) in dates)]
+    return nums, [(t, d) for t, d, _ in dates]
+
+
+def unsupported_figures(claim: str, evidence: str) -> list[str]:
+    """Figures of ``claim`` that ``evidence`` does not contain, after normalisation.
+
+    "2 M€" is supported by "2 millions d'euros", "2900" by "2 900", "1er avril 2025"
+    by "1<sup>er</sup> avril 2025"; "3 000" is not supported by "2 900".
     """
-    have = {round(q.value, 6) for q in extract_quantities(evidence)}
-    return [q.text for q in extract_quantities(claim) if round(q.value, 6) not in have]
+    nums, dates = figures(claim)
+    ev_nums, ev_dates = figures(evidence)
+    ev_values = {round(v, 6) for _, v in ev_nums}
+    ev_values |= {float(d.year) for _, d in ev_dates} | {float(d.day) for _, d in ev_dates}
+    ev_day_set = {d for _, d in ev_dates}
+    out = [t for t, v in nums if round(v, 6) not in ev_values]
+    out += [t for t, d in dates if d not in ev_day_set]
+    return out
 
 
 # --- sentences -----------------------------------------------------------------

@@ -12,8 +12,8 @@ from rag.text import (
     fold,
     join_digit_groups,
     normalize_for_match,
-    numbers_supported,
     sentence_spans,
+    unsupported_figures,
 )
 
 
@@ -55,8 +55,10 @@ def test_quantities_with_scales_and_units() -> None:
 
 
 def test_number_support_across_spellings() -> None:
-    assert numbers_supported("2 M€ et 2900 ETP", "2 millions d'euros et 2 900 ETP") == []
-    assert numbers_supported("3 M€", "2 millions d'euros") == ["3 M€"]
+    assert unsupported_figures("2 M€ et 2900 ETP", "2 millions d'euros et 2 900 ETP") == []
+    assert unsupported_figures("3 M€", "2 millions d'euros") == ["3 M€"]
+    assert unsupported_figures("le 1er avril 2025", "le 1<sup>er</sup> avril 2025") == []
+    assert unsupported_figures("le 3 avril 2025", "le 1<sup>er</sup> avril 2025") == ["3 avril 2025"]
 
 
 def test_dates_in_words_digits_and_superscript() -> None:
