@@ -203,3 +203,13 @@ def test_filters_restrict_the_answer(tmp_path: Path, args: list[str], figure: st
     out = json.loads(r.stdout)
     assert out["answer"].startswith(f"{figure} agences")
     assert {c["source"] for c in out["citations"]} == {source}
+
+
+def test_shell_scripts_parse() -> None:
+    """scripts/* are the README's commands: a quoting slip must fail here, not on a user."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    for script in [*sorted((root / "scripts").iterdir()), root / ".ci" / "run"]:
+        r = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+        assert r.returncode == 0, f"{script.name}: {r.stderr}"
