@@ -52,9 +52,11 @@ class Settings(BaseModel):
         ),
     )
     hnsw_m: int = Field(default=32, description="HNSW graph degree (links per vector).")
-    hnsw_ef_construction: int = Field(default=80, description="HNSW candidate list while building.")
+    # efSearch 128 / efConstruction 80 gave recall@10 0.883 at 92k chunks; 512 / 200 gave
+    # 0.997 for 4 ms per query (rag bench --sizes 100k).
+    hnsw_ef_construction: int = Field(default=200, description="HNSW candidate list while building.")
     hnsw_ef_search: int = Field(
-        default=128, description="HNSW candidate list while searching (recall vs latency)."
+        default=512, description="HNSW candidate list while searching (recall vs latency)."
     )
     chunk_size: int = Field(
         default=160, description="Target chunk length in words (structure permitting)."
