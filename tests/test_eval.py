@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from rag import evaluate as ev
 from rag.answer import ABSTAIN_MESSAGE, Answer, Citation
 from rag.cli import cli
+from tests.docs import write_small_corpus
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -205,15 +206,7 @@ def test_the_shipped_question_set_is_well_formed() -> None:
 
 @pytest.fixture()
 def small_suite(tmp_path: Path) -> tuple[Path, Path]:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "tract.md").write_text(
-        "# Tract CGT sur la campagne France Travail PRO\n\n"
-        "La campagne publicitaire France Travail PRO a coûté 2 millions d'euros. "
-        "Elle a été diffusée à partir du 28 octobre 2024.\n", encoding="utf-8")
-    (docs / "cr.txt").write_text(
-        "Compte rendu du CSE Occitanie\n\nLes élus demandent des effectifs supplémentaires "
-        "pour l'accueil téléphonique du 3949.\n", encoding="utf-8")
+    docs = write_small_corpus(tmp_path / "docs")
     rows = [
         {"id": "f1", "category": "factual", "split": "tune",
          "question": "Combien a coûté la campagne publicitaire France Travail PRO ?",

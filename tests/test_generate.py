@@ -202,22 +202,30 @@ def gemma_path() -> Path:
     return bundled_test_model()
 
 
-@pytest.mark.slow
-def test_llamacpp_with_the_bundled_model_streams_a_checked_answer(folder: Path, tmp_path: Path) -> None:
-    from rag.config import load_settings
+def _stream_checked(settings: Any, folder: Path) -> tuple[Any, Answer]:
+    """Index ``folder``, stream the answer to Q and check it streamed token by token,
+    answered, and kept the grounding invariants; returns the pipeline and the answer."""
     from rag.pipeline import build_pipeline
 
-    # No model path configured: the bundled Gemma test model is used.
-    settings = load_settings(index_dir=tmp_path / "idx", embedder="hash", answerer="llamacpp",
-                             llm_max_tokens=48, env={})
     pipe = build_pipeline(settings)
     pipe.build(folder)
     pieces = list(pipe.stream(Q))
     ans = pieces[-1]
     assert isinstance(ans, Answer) and not ans.abstained
     assert len([p for p in pieces if isinstance(p, str)]) >= 2  # token by token
-    assert "llamacpp:gemma-3-270m" in pipe.llm.name
     _check_invariants(ans, pipe)
+    return pipe, ans
+
+
+@pytest.mark.slow
+def test_llamacpp_with_the_bundled_model_streams_a_checked_answer(folder: Path, tmp_path: Path) -> None:
+    from rag.config import load_settings
+
+    # No model path configured: the bundled Gemma test model is used.
+    settings = load_settings(index_dir=tmp_path / "idx", embedder="hash", answerer="llamacpp",
+                             llm_max_tokens=48, env={})
+    pipe, ans = _stream_checked(settings, folder)
+    assert "llamacpp:gemma-3-270m" in pipe.llm.name
     assert "2 millions d'euros" in ans.answer or any("écartée" in w for w in ans.warnings) \
         or any("2 millions" in c.quote for c in ans.citations)
     assert pipe.ask("Quel est le budget de la campagne en Bretagne ?").abstained
@@ -266,18 +274,11 @@ def llama_server(gemma_path: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 def test_http_backend_answers_from_a_real_llama_cpp_server(llama_server: str, folder: Path,
                                                            tmp_path: Path) -> None:
     from rag.config import load_settings
-    from rag.pipeline import build_pipeline
 
     settings = load_settings(index_dir=tmp_path / "idx", embedder="hash", answerer="openai",
                              llm_base_url=llama_server, llm_model="gemma-test", llm_chat=False,
                              llm_max_tokens=48, env={})
-    pipe = build_pipeline(settings)
-    pipe.build(folder)
-    pieces = list(pipe.stream(Q))
-    ans = pieces[-1]
-    assert isinstance(ans, Answer) and not ans.abstained
-    assert len([p for p in pieces if isinstance(p, str)]) >= 2
-    _check_invariants(ans, pipe)
+    _stream_checked(settings, folder)
 
 
 @pytest.mark.slow

@@ -58,6 +58,16 @@ def assert_consistent(index_dir: Path) -> None:
     assert {src for src, _ in idx.pages} == set(m["files"])
 
 
+def write_docs(tmp_path: Path, *names: str) -> Path:
+    """A documents folder holding the named fixtures (prime.md, agences.md)."""
+    texts = {"prime.md": PRIME, "agences.md": AGENCES}
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name in names:
+        (docs / name).write_text(texts[name], encoding="utf-8")
+    return docs
+
+
 def sources_cited(pipe, question: str) -> set[str]:  # type: ignore[no-untyped-def]
     return {c.source for c in pipe.ask(question).citations}
 
@@ -67,11 +77,8 @@ def all_sources_found(pipe, query: str) -> set[str]:  # type: ignore[no-untyped-
 
 
 def test_add_modify_delete_across_three_runs(tmp_path: Path) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
+    docs = write_docs(tmp_path, "prime.md", "agences.md")
     idx = tmp_path / "idx"
-    (docs / "prime.md").write_text(PRIME, encoding="utf-8")
-    (docs / "agences.md").write_text(AGENCES, encoding="utf-8")
 
     # Run 1: two documents.
     r = run("index", str(docs), "--index", str(idx))
@@ -111,10 +118,7 @@ def test_add_modify_delete_across_three_runs(tmp_path: Path) -> None:
 
 
 def test_unchanged_files_keep_their_vectors(tmp_path: Path) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "prime.md").write_text(PRIME, encoding="utf-8")
-    (docs / "agences.md").write_text(AGENCES, encoding="utf-8")
+    docs = write_docs(tmp_path, "prime.md", "agences.md")
     pipe = make_pipeline(tmp_path / "idx")
     first = pipe.build(docs)
     (docs / "teletravail.md").write_text(TELETRAVAIL, encoding="utf-8")
@@ -125,11 +129,8 @@ def test_unchanged_files_keep_their_vectors(tmp_path: Path) -> None:
 
 
 def test_dry_run_and_status_show_what_would_change(tmp_path: Path) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
+    docs = write_docs(tmp_path, "prime.md", "agences.md")
     idx = tmp_path / "idx"
-    (docs / "prime.md").write_text(PRIME, encoding="utf-8")
-    (docs / "agences.md").write_text(AGENCES, encoding="utf-8")
     (docs / "vide.txt").write_bytes(b"")
     assert run("index", str(docs), "--index", str(idx)).exit_code == 0
     gen_before = current_generation(idx)
@@ -159,9 +160,7 @@ def test_dry_run_and_status_show_what_would_change(tmp_path: Path) -> None:
 
 
 def test_leftovers_of_a_killed_build_are_ignored_then_cleaned(tmp_path: Path) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "prime.md").write_text(PRIME, encoding="utf-8")
+    docs = write_docs(tmp_path, "prime.md")
     idx = tmp_path / "idx"
     pipe = make_pipeline(idx)
     pipe.build(docs)
@@ -188,9 +187,7 @@ def test_leftovers_of_a_killed_build_are_ignored_then_cleaned(tmp_path: Path) ->
 def test_a_reader_that_opened_the_old_generation_can_finish(tmp_path: Path) -> None:
     """A question being answered while `rag index` switches generations still completes:
     the retired generation stays on disk for a minute, whatever its age."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "prime.md").write_text(PRIME, encoding="utf-8")
+    docs = write_docs(tmp_path, "prime.md")
     idx = tmp_path / "idx"
     pipe = make_pipeline(idx)
     pipe.build(docs)
@@ -210,11 +207,8 @@ def test_incremental_with_the_real_model(tmp_path: Path) -> None:
     from rag.config import load_settings
     from rag.pipeline import build_pipeline
 
-    docs = tmp_path / "docs"
-    docs.mkdir()
+    docs = write_docs(tmp_path, "prime.md", "agences.md")
     idx = tmp_path / "idx"
-    (docs / "prime.md").write_text(PRIME, encoding="utf-8")
-    (docs / "agences.md").write_text(AGENCES, encoding="utf-8")
     pipe = build_pipeline(load_settings(index_dir=idx, env={}))
     pipe.build(docs)
     (docs / "prime.md").write_text(PRIME_V2, encoding="utf-8")
