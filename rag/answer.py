@@ -326,11 +326,7 @@ class ExtractiveAnswerer:
 
     def _phrase_in_corpus(self, phrase: str) -> bool:
         """Whether "Île-de-France" (hyphens or spaces) occurs in some page."""
-        if not hasattr(self.index, "_folded_pages"):
-            self.index._folded_pages = " ".join(  # type: ignore[attr-defined]
-                normalize_for_match(t).replace("-", " ") for t in self.index.pages.values())
-        needle = normalize_for_match(phrase).replace("-", " ")
-        return needle in self.index._folded_pages  # type: ignore[attr-defined]
+        return normalize_for_match(phrase).replace("-", " ") in self.index.folded_text
 
     # -- main ----------------------------------------------------------------------
     def answer(self, question: str, hits: list[Hit]) -> Answer:
@@ -503,7 +499,7 @@ class ExtractiveAnswerer:
         """The quantity nearest to the question's words in the sentence."""
         q_terms = set(analyze(question, keep_question_words=False))
         positions = [m.start() for m in re.finditer(r"\w+", text)
-                     if analyze(m.group(0)) and analyze(m.group(0))[0] in q_terms]
+                     if (toks := analyze(m.group(0))) and toks[0] in q_terms]
         if not positions:
             return max(qs, key=lambda x: (x.unit in ("€", "%", "etp"), len(x.text)))
         return min(qs, key=lambda x: min(abs(x.start - p) for p in positions))

@@ -361,18 +361,18 @@ def load_file(path: Path, root: Path, max_mb: float = 60.0, max_text_mb: float =
         raise IngestError("aucun texte")
     full = "\n".join(pages)
     paged = path.suffix.lower() in (".pdf",) or len(pages) > 1
+    union, instance = extract_union(full), extract_instance(full)
     meta: dict[str, object] = {
         "source": rel,
         # A file name can hold newlines or escapes: the fallback title is one clean line.
         "title": extract_title(full, fallback=" ".join(_CONTROLS.sub("", path.stem).split())),
         "doc_hash": doc_hash,
-        "union": extract_union(full),
-        "instance": extract_instance(full),
+        "union": union,
+        "instance": instance,
         "doc_date": extract_date(full),
-        "doc_type": None,
+        "doc_type": extract_doc_type(full, union, instance),
         "file_type": path.suffix.lower().lstrip("."),
     }
-    meta["doc_type"] = extract_doc_type(full, meta["union"], meta["instance"])  # type: ignore[arg-type]
     docs = []
     for i, text in enumerate(pages, start=1):
         if not text.strip():

@@ -44,7 +44,7 @@ from rag.config import Settings
 from rag.embed import _Backend
 from rag.glossary import USER_FILE, Glossary, builtin, mine, parse_tsv
 from rag.ingest import LoadedFile, Skipped, load_folder
-from rag.text import analyze
+from rag.text import analyze, normalize_for_match
 
 FORMAT_VERSION = 1
 ANALYZER_ID = "fr-snowball-fold-elision-digits-v1"
@@ -132,6 +132,7 @@ class Index:
         self._bm25: bm25s.BM25 | None = None
         self._df: dict[str, int] | None = None
         self._glossary: Glossary | None = None
+        self._folded: str | None = None
 
     @property
     def faiss_store(self) -> Any:
@@ -153,6 +154,15 @@ class Index:
         if self._df is None:
             self._df = json.loads((self.path / "df.json").read_text(encoding="utf-8"))["df"]
         return self._df
+
+    @property
+    def folded_text(self) -> str:
+        """All page texts in match form (rag.text.normalize_for_match), hyphens as spaces:
+        for checking that a phrase such as "Île-de-France" occurs anywhere."""
+        if self._folded is None:
+            self._folded = " ".join(normalize_for_match(t).replace("-", " ")
+                                    for t in self.pages.values())
+        return self._folded
 
     @property
     def glossary(self) -> Glossary:
