@@ -23,7 +23,7 @@ quote holds "2 millions", and its only quantity (2 000 000 €) is in the quote,
 so the question passes.
 
 Reports: ``summarize`` gives the metric block; ``build_report`` groups blocks
-per category and per split (tune / heldout) for each answerer; ``render_table``,
+per category and per split (tune / heldout / fresh) for each answerer; ``render_table``,
 ``render_html`` and ``write_reports`` present them. What it leaves out: judging
 wording or the ``context`` strings beyond a reported share, and any metric that
 needs a model to grade answers.
@@ -47,7 +47,7 @@ from rag.answer import Answer
 from rag.text import contains_normalized, extract_quantities, unsupported_figures
 
 CATEGORIES = ("factual", "paraphrased", "conflicting", "out_of_corpus")
-SPLITS = ("tune", "heldout")
+SPLITS = ("tune", "heldout", "fresh")
 K = 5
 
 ProgressFn = Callable[[int, int], None]
@@ -376,7 +376,8 @@ def check_thresholds(overall: dict[str, Any], limits: dict[str, float | None]) -
 
 CATEGORY_LABELS = {"factual": "factuelles", "paraphrased": "paraphrasées",
                    "conflicting": "contextuelles", "out_of_corpus": "hors corpus",
-                   "tune": "split tune", "heldout": "split heldout", "overall": "ensemble"}
+                   "tune": "split tune", "heldout": "split heldout", "fresh": "split fresh",
+                   "overall": "ensemble"}
 
 _COLUMNS = [("n", "n"), ("passed", "réussies"), ("hit@1", "hit@1"), ("hit@3", "hit@3"),
             ("hit@5", "hit@5"), ("mrr", "MRR"),
