@@ -69,6 +69,13 @@ class Settings(BaseModel):
     )
     rrf_k: float = Field(default=60.0, description="Reciprocal-rank-fusion constant.")
     top_k: int = Field(default=5, description="Passages kept after fusion.")
+    rerank_depth: int = Field(
+        default=30,
+        description=(
+            "Fused passages re-ordered by their best answering sentence before the top_k are "
+            "kept (answer-aware reranking, ~1.3 ms per passage); 0 turns it off."
+        ),
+    )
     answerer: AnswererName = Field(
         default="extractive",
         description="'extractive' quotes the documents; LLM answerers need a model.",

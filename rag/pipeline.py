@@ -81,9 +81,20 @@ class Pipeline:
         return HybridRetriever(self.index, self.embedder, s.candidates, top_k or s.top_k,
                                s.rrf_k, filters)
 
+    def retrieve(self, question: str, filters: Filters | None = None,
+                 k: int | None = None) -> list[Hit]:
+        """The ``k`` (default ``top_k``) passages for ``question``: fused lexical + dense
+        candidates, re-ordered by their best answering sentence (``rerank_depth``)."""
+        s = self.settings
+        k = k or s.top_k
+        if s.rerank_depth <= 1:
+            return self.retriever(filters, k).search(question)
+        hits = self.retriever(filters, max(k, s.rerank_depth)).search(question)
+        return self._extractive(self.index).rerank(question, hits)[:k]
+
     def search(self, query: str, k: int | None = None,
                filters: Filters | None = None) -> list[SearchResult]:
-        hits = self.retriever(filters, k).search(query)
+        hits = self.retrieve(query, filters, k)
         return [SearchResult(str(h.node.metadata["source"]), str(h.node.metadata["title"]),
                              h.node.metadata.get("page"), h.node.text, h.score, h) for h in hits]
 
@@ -119,7 +130,7 @@ class Pipeline:
         index = self.index
         question = standalone_question(question, history)
         t1 = time.perf_counter()
-        hits = self.retriever(filters).search(question)
+        hits = self.retrieve(question, filters)
         t2 = time.perf_counter()
         ans = self._extractive(index).answer(question, hits)
         t3 = time.perf_counter()
@@ -134,7 +145,7 @@ class Pipeline:
         t1 = time.perf_counter()
         question = standalone_question(question, history, llm)
         t2 = time.perf_counter()
-        hits = self.retriever(filters).search(question)
+        hits = self.retrieve(question, filters)
         t3 = time.perf_counter()
         s = self.settings
         gen = GenerativeAnswerer(index, llm, self._extractive(index), s.llm_context_passages,

@@ -47,7 +47,7 @@ from rag.ingest import LoadedFile, Skipped, load_folder
 from rag.text import analyze, normalize_for_match
 
 FORMAT_VERSION = 1
-ANALYZER_ID = "fr-snowball-fold-elision-digits-v1"
+ANALYZER_ID = "fr-snowball-fold-elision-digits-inclusive-v2"
 CHUNKER_ID = "structure-v1"
 
 

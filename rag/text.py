@@ -104,9 +104,26 @@ _SYMBOLS = (("m€", " millions euros "), ("k€", " milliers euros "), ("md€"
             ("€", " euros "), ("%", " pourcent "))
 
 
+# Inclusive writing ("écriture inclusive"): "conseiller.es", "usager·ères", "élu·e·s",
+# "salarié-es", "directeur.rice.s". Tokenised as is, "conseiller.es" became the stems
+# "conseil" + "e" and no longer matched "conseillers". Read on folded text, the
+# feminine marker is dropped and the plural kept: "conseillers", "usagers", "elus".
+_INCLUSIVE_RE = re.compile(
+    r"(?<=[a-z])(?:[.\u00b7\u2022\u2027\u22c5](?:e|ne|le|te|ere|euse|rice|trice|ice|ive|fe)"
+    r"(?P<pl>[.\u00b7\u2022\u2027\u22c5]?s)?|-e(?P<hpl>-?s)?)(?![a-z])")
+
+
+def drop_inclusive_marks(text: str) -> str:
+    """"conseiller.es" -> "conseillers", "élu·e·s" -> "élus", "agent.e" -> "agent" (folded input)."""
+    def repl(m: re.Match[str]) -> str:
+        plural = m.group("pl") or m.group("hpl")
+        return "s" if plural and m.string[m.start() - 1] not in "sx" else ""
+    return _INCLUSIVE_RE.sub(repl, text)
+
+
 def raw_tokens(text: str) -> list[str]:
     """Folded word and number tokens, elisions removed, stopwords kept, not stemmed."""
-    text = fold(join_digit_groups(unwrap_superscripts(text)))
+    text = drop_inclusive_marks(fold(join_digit_groups(unwrap_superscripts(text))))
     for sym, rep in _SYMBOLS:
         text = text.replace(sym, rep)
     text = split_elisions(text)

@@ -85,3 +85,22 @@ def test_conflicting_figures_name_whose_and_where(e5_pipeline) -> None:  # type:
                                "des inscrits est orientée vers France Travail ?")
     assert "76%" in national.answer and "CGT, CSEC" in national.answer
     assert "80%" in regional.answer and "SNAP, CSE Occitanie, 30/01/2025" in regional.answer
+
+
+def test_fact_asked_in_own_words_is_found_by_answer_aware_reranking(e5_pipeline) -> None:  # type: ignore[no-untyped-def]
+    """ "entretien d'orientation" is "EDO" in the SNAP minutes; fusion alone ranks that
+    passage below the top 5, reranking by the best answering sentence brings it first."""
+    question = "Combien de temps devrait durer un entretien d'orientation d'après la direction d'Occitanie ?"
+    fused = e5_pipeline.retriever(top_k=5).search(question)
+    reranked = e5_pipeline.retrieve(question)
+    assert not any("15 minutes par EDO" in h.node.text for h in fused)
+    assert "15 minutes par EDO" in reranked[0].node.text
+    ans = e5_pipeline.ask(question)
+    assert ans.answer.startswith("15 minutes")
+    assert ans.citations[0].source == "004_69d067c567b4c199.txt"
+
+
+def test_question_naming_another_body_is_not_answered_with_a_list_item(e5_pipeline) -> None:  # type: ignore[no-untyped-def]
+    # The SNAP minutes list "France Travail : 80%", "MLI : 15%", "Cap emploi : 2%" … no APEC.
+    ans = e5_pipeline.ask("Quelle part des inscrits est orientée vers l'APEC en Occitanie ?")
+    assert ans.abstained, ans.answer

@@ -35,6 +35,23 @@ def test_stemming_makes_plural_and_singular_meet() -> None:
     assert analyze("orientations") == analyze("orientation")
 
 
+@pytest.mark.parametrize(("inclusive", "plain"), [
+    ("6000 conseiller.es entreprises", "6000 conseillers entreprises"),
+    ("les usager·ères orienté.es", "les usagers orientés"),
+    ("des élu·e·s et des salarié-es", "des élus et des salariés"),
+    ("les directeur.rice.s", "les directeurs"),
+    ("une agent.e", "un agent"),
+])
+def test_inclusive_writing_meets_the_plain_form(inclusive: str, plain: str) -> None:
+    # "combien de conseillers" must find "6000 conseiller.es" (CGT CSEC tract)
+    assert analyze(inclusive) == analyze(plain)
+
+
+@pytest.mark.parametrize("text", ["www.cgt.fr", "celle-ci", "arrive-t-elle", "fin. Elles", "vis-à-vis"])
+def test_dots_and_hyphens_that_are_not_inclusive_writing_stay(text: str) -> None:
+    assert analyze(text) == [t for t in analyze(text.replace(".", " ").replace("-", " "))]
+
+
 @pytest.mark.parametrize("written", ["2900", "2 900", "2\u00a0900", "2\u202f900"])
 def test_thousands_written_any_way_give_one_token(written: str) -> None:
     assert analyze(f"{written} ETP") == ["2900", "etp"]
