@@ -132,7 +132,8 @@ _ENTITY_Q = re.compile(
     r"^\s*(?:[àa] |avec |par |dans |pour |sous |de )?(?:quel|quelle|quels|quelles)\s+"
     r"(?:syndicat|entreprise|soci[ée]t[ée]|agence|organisme|cabinet|prestataire|partenaire|"
     r"marque|structure|instance|outil|logiciel|application|plateforme|r[ée]gions?|nom|"
-    r"dispositif|programme|intitul[ée]|slogan|num[ée]ro|service)\b", re.I)
+    r"dispositif|programme|intitul[ée]|slogan|num[ée]ro|service|suite|d[ée]partement|ville|"
+    r"commune|titre|site|label|op[ée]rateur|sigle|acronyme|marque|r[ée]seau)\b", re.I)
 _ARTICLE_Q = re.compile(r"\bquel(?:le)? article\b|\barticles? (?:du code|de (?:la )?loi|[LRD]\.)", re.I)
 _DEF_Q = re.compile(
     r"\b(que (?:signifie|veut dire|d[ée]signe)|[àa] quoi correspond|c'est quoi|"
@@ -169,6 +170,9 @@ _DATE_EXPR = re.compile(
     r"octobre|novembre|d[ée]cembre)\b|"
     r"\b(?:janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[uû]t|septembre|octobre|novembre|"
     r"d[ée]cembre)\s+\d{4}\b|\b(?:19|20)\d{2}\b", re.I)
+
+
+_PERIOD_RE = re.compile(r"\b(?:%s|semaines?|mois|trimestres?)\b" % "|".join(MONTHS))
 
 
 def question_intent(question: str) -> Intent:
@@ -243,15 +247,29 @@ def _unit_ok(q: Quantity, unit: str, text: str) -> bool:
     return True
 
 
-def _new_entities(text: str, question: str) -> list[str]:
-    """Capitalised words or acronyms in ``text`` that the question does not contain."""
+_ENTITY_RE = re.compile(
+    r"(?:^|(?<=[\s«(\"'’]))[A-Z][A-Z0-9&]{1,}(?:\s[A-Z][A-Z0-9&]{1,})*\b"
+    r"|(?<=[\s«(\"'’])[A-ZÉ][a-zà-ÿ]+(?:-[A-ZÉa-zà-ÿ][a-zà-ÿ]+)*"
+    r"(?:\s(?:(?:de la|de|du|des|d'|sur|en)\s?(?=[A-ZÉ]))?"
+    r"(?:[A-ZÉ][a-zà-ÿ]+(?:-[A-ZÉa-zà-ÿ][a-zà-ÿ]+)*|[A-Z]{2,}\b|\d{1,4}\b))*")
+_QUOTED_RE = re.compile(r"«\s*([^«»\n]{2,60}?)\s*»|\"([^\"\n]{2,60})\"")
+
+
+def _new_entities(text: str, question: str) -> list[tuple[int, str, bool]]:
+    """Names in ``text`` the question does not contain: capitalised words, acronyms
+    ("Office 365", "SIRHUS", "Yonne") and short «quoted» names ("France Travail
+    jeunes"), as (offset, name, quoted)."""
     qf = set(analyze(question))
     out = []
-    for m in re.finditer(r"(?<=[\s«(\"'’])(?:[A-Z][A-Z0-9&]{1,}|[A-ZÉ][a-zà-ÿ]+(?:\s[A-ZÉ][a-zà-ÿ]+)*)",
-                         text):
+    for m in _QUOTED_RE.finditer(text):
+        name = (m.group(1) or m.group(2) or "").strip()
+        toks = analyze(name)
+        if toks and not set(toks) <= qf and any(ch.isupper() for ch in name) and len(toks) <= 5:
+            out.append((m.start(), name, True))
+    for m in _ENTITY_RE.finditer(text):
         toks = analyze(m.group(0))
         if toks and not set(toks) <= qf:
-            out.append(m.group(0))
+            out.append((m.start(), m.group(0), False))
     return out
 
 
@@ -459,7 +477,11 @@ class ExtractiveAnswerer:
                 if _YEAR_RE.search(text):
                     pinned_ok = all(y in text for y in intent.pinned)
                 else:
-                    pinned_ok = all(y in around or y in section for y in intent.pinned)
+                    # "les 3 premières semaines de janvier" in minutes of 30/01/2025 is 2025
+                    doc_year = str(node.metadata.get("doc_date") or "")[:4]
+                    dated = doc_year and _PERIOD_RE.search(fold(around))
+                    pinned_ok = all(y in around or y in section or (dated and y == doc_year)
+                                    for y in intent.pinned)
                 doc_date = str(node.metadata.get("doc_date") or "")
                 if intent.meeting and doc_date and doc_date != intent.meeting:
                     pinned_ok = False
@@ -493,15 +515,30 @@ class ExtractiveAnswerer:
                                      if counted & set(k) for f in fs]
                 qs = [x for x in qs if any(
                     f <= set(analyze(text[x.start:x.end + 40])) for f in forms)]
+            # The question's own numbers ("les horaires du 3995") are not its answer.
+            asked = {x.value for x in extract_quantities(question)}
+            qs = [x for x in qs if x.value not in asked]
+            if intent.unit == "€" and any(x.unit == "€" for x in qs):
+                qs = [x for x in qs if x.unit == "€"]  # "9 M€ … 600 000 prospections"
             if not qs:
                 return False, ""
-            return True, _lead_span(text, self._closest(qs, text, question))
+            # "environ 15 minutes par EDO (20 minutes pour les agences …)": an aside in
+            # brackets qualifies the figure before it: it answers only when the question
+            # names what the aside is about ("dans les agences menant l'XP MSA").
+            q_terms = set(analyze(question, keep_question_words=False))
+            main = [x for x in qs if not (b := _bracket(text, x.start))
+                    or set(analyze(b)) & q_terms - set(analyze(text[x.start:x.end + 12]))]
+            return True, _lead_span(text, self._closest(main or qs, text, question))
         if intent.kind == "date":
             dates = list(_DATE_EXPR.finditer(text))
             if not dates and not has_date(text):
                 return False, ""
             full = [m for m in dates if not re.fullmatch(r"(19|20)\d{2}", m.group(0))]
             pick = (full or dates)
+            if len(pick) > 1 and re.search(r"partir de quand|depuis quand|d[èe]s quand", question, re.I):
+                pick = [m for m in pick if re.search(
+                    r"(?:partir|depuis|d[èe]s)\s+(?:du |de |d'|le |la )?(?:fin |d[ée]but |mi-)?$",
+                    text[max(0, m.start() - 25):m.start()])] or pick
             return True, pick[0].group(0) if pick else ""
         if intent.kind == "person":
             names = [m.group(0) for m in PERSON_RE.finditer(text)
@@ -515,8 +552,8 @@ class ExtractiveAnswerer:
                 return False, ""
             return (True, names[0]) if names else (False, "")
         if intent.kind == "entity":
-            ents = _new_entities(text, question)
-            return (True, "") if ents else (False, "")
+            ents = self._rare_entities(_new_entities(text, question))
+            return (True, self._pick_entity(ents, text, question)) if ents else (False, "")
         if intent.kind == "article":
             m = ARTICLE_RE.search(text)
             return (True, m.group(0)) if m else (False, "")
@@ -529,10 +566,37 @@ class ExtractiveAnswerer:
             return (bool(m or m2), "")
         return True, ""
 
+    def _rare_entities(self, ents: list[tuple[int, str, bool]]) -> list[tuple[int, str, bool]]:
+        """Names with a word found in under a tenth of the passages ("Office 365",
+        "France Travail handicap"); not "Pôle emploi" or "France Travail"."""
+        n = max(1, len(self.index.nodes))
+        return [e for e in ents
+                if min((self.index.df.get(t, 0) for t in analyze(e[1])), default=n) < 0.1 * n]
+
     @staticmethod
-    def _closest(qs: list[Quantity], text: str, question: str) -> Quantity:
+    def _pick_entity(ents: list[tuple[int, str, bool]], text: str, question: str) -> str:
+        """The name that answers "quel outil / quel nom / dans quel département": the one
+        nearest the question's own words in the sentence (preferably after them), a
+        «quoted» one on a tie."""
+        q_terms = set(analyze(question, keep_question_words=False))
+        words = [(m.start(), m.end()) for m in re.finditer(r"\w+", text)
+                 if (toks := analyze(m.group(0))) and toks[0] in q_terms]
+
+        def key(e: tuple[int, str, bool]) -> tuple[int, bool]:
+            a, b = e[0], e[0] + len(e[1])
+            outside = [(p, q) for p, q in words if q <= a or p >= b]
+            # "Cap emploi «France Travail handicap»": a name usually follows what it names.
+            return (min((a - q if q <= a else 2 * (p - b) for p, q in outside), default=len(text)),
+                    not e[2])
+
+        return min(ents, key=key)[1]
+
+    def _closest(self, qs: list[Quantity], text: str, question: str) -> Quantity:
         """The quantity nearest to the question's words in the sentence."""
         q_terms = set(analyze(question, keep_question_words=False))
+        # "entretiens d'accompagnement" is written "EDA" next to its figure
+        q_terms |= {f[0] for _, forms in self.index.glossary.concepts(question)
+                    for f in forms if len(f) == 1}
         positions = [m.start() for m in re.finditer(r"\w+", text)
                      if (toks := analyze(m.group(0))) and toks[0] in q_terms]
         if not positions:
@@ -586,23 +650,46 @@ def _qualifier(rest: str) -> str:
 
 
 def _counted(question: str) -> set[str]:
-    """What "combien de X" counts, as stems: "Combien d'agents ont…" -> {"agent"}."""
-    m = re.search(r"\bcombien\s+(?:de|d['’])\s*([a-zA-Zà-ÿ]+)", question, re.I)
+    """What "combien de X" counts, as stems: "Combien d'agents ont…" -> {"agent"},
+    "Combien de premiers entretiens…" -> {"entretien"}."""
+    m = re.search(r"\bcombien\s+(?:de|d['’])\s*(?:(?:premi[eè]re?s?|nouv(?:eaux|elles?)|"
+                  r"vrais|vraies|derni[eè]re?s?|autres|petite?s|grande?s|anciens|anciennes)\s+)?"
+                  r"([a-zA-Zà-ÿ]+)", question, re.I)
     if not m or fold(m.group(1)) in ("temps",):
         return set()
     return set(analyze(m.group(1)))
 
 
+def _bracket(text: str, pos: int) -> str:
+    """The (bracketed aside) of ``text`` around ``pos``, or ""."""
+    a = text.rfind("(", 0, pos)
+    if a < 0 or text.rfind(")", 0, pos) > a:
+        return ""
+    b = text.find(")", pos)
+    return text[a + 1:b if b >= 0 else len(text)]
+
+
+_RANGE_START_RE = re.compile(
+    r"(?:\bentre\s+)?\b\d[\d\s\u00a0\u202f.,]*\s*(?:%|\w+)?\s+(?:et|à|a|ou)\s+$", re.I)
+
+
 def _lead_span(text: str, q: Quantity) -> str:
-    """The quantity with what it counts and a range end: "45 minutes à 1 heure", "3 dispositifs"."""
-    end = q.end
+    """The quantity with what it counts and its range: "45 minutes à 1 heure",
+    "entre 29 et 39 %", "2 ou 3 points", "15H00", "3 dispositifs"."""
+    start, end = q.start, q.end
+    r0 = _RANGE_START_RE.search(text[max(0, start - 40):start])
+    if r0:
+        start = max(0, start - 40) + r0.start()
+    h = re.match(r"[hH](?:\d{2})?\b", text[end:])  # "15H00", "7h"
+    if h:
+        end += h.end()
     m = re.match(r"\s*(?:[a-zàâçéèêëîïôûùüÿœ.\-]{2,}|ETP|EDO|EDA|DE|€)", text[end:])
     if m and q.unit not in ("%", "€") and fold(m.group(0).strip()) not in STOPWORDS:
         end += m.end()
         r = re.match(r"\s+(?:[àa]|au)\s+\d[\d\s.,]*\s*[a-zàâçéèêëîïôûùüÿœ]+", text[end:])
         if r:
             end += r.end()
-    return text[q.start:end].strip()
+    return text[start:end].strip().rstrip(".,;:")
 
 
 def _window(quote: str, focus: str, n_words: int) -> str:

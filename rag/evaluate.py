@@ -185,11 +185,20 @@ class QuestionResult:
         return {**asdict(self), "passed": self.passed}
 
 
+def answer_head(answer: str) -> str:
+    """What the answer asserts: the figure, date or name put before the quote
+    ("10 000 EDO — « … plus de 3 000 EDA … »" asserts 10 000, not 3 000); the whole
+    text when there is no such lead (a bare quote, a generated sentence)."""
+    lead, sep, _ = answer.partition(" — «")
+    return lead if sep and lead.strip() else answer
+
+
 def score_answer(q: Question, ans: Answer, retrieved_texts: list[str], retrieved_sources: list[str],
                  latency_ms: float, error: str = "") -> QuestionResult:
     """Check one answer (and the passages retrieved for it) against the question."""
     answered = not ans.abstained and not error
-    answer_ok = answered and q.answerable and any(contains_normalized(ans.answer, e) for e in q.expected)
+    head = answer_head(ans.answer)
+    answer_ok = answered and q.answerable and any(contains_normalized(head, e) for e in q.expected)
     citation_ok = answered and q.answerable and any(
         contains_normalized(c.quote, e) for c in ans.citations for e in q.expected)
     context_ok = None

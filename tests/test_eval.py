@@ -273,7 +273,18 @@ def test_real_suite_on_the_sample_corpus(e5_pipeline, tmp_path: Path) -> None:  
     assert len(by_id) == len(questions)
     assert by_id["f01"]["passed"] and "2900" in by_id["f01"]["answer"]  # the brief's two examples
     assert by_id["f02"]["passed"] and "2 millions" in by_id["f02"]["answer"]
-    assert set(block["by_split"]) == {"tune", "heldout"}
+    assert set(block["by_split"]) == {"tune", "heldout", "fresh"}
     assert block["overall"]["hit@5"] > 0.5
     html = page.read_text(encoding="utf-8")
     assert "f01" in html and "<svg" in html
+
+
+@pytest.mark.parametrize(("answer", "expected", "ok"), [
+    ("10 000 EDO — « près de 10 000 EDO et plus de 3 000 EDA »", "3 000", False),
+    ("3 000 EDA — « près de 10 000 EDO et plus de 3 000 EDA »", "3 000", True),
+    ("« Les missions locales deviendront «France Travail jeunes» »", "France Travail jeunes", True),
+])
+def test_the_figure_put_first_is_what_the_answer_asserts(answer: str, expected: str, ok: bool) -> None:
+    q = ev.Question("x", "factual", "tune", "?", (expected,), "a.txt", ())
+    ans = Answer("?", answer, False, [Citation(1, "a.txt", "t", None, answer, 1.0, 0, 1)])
+    assert ev.score_answer(q, ans, [], [], 1.0).answer_ok is ok
