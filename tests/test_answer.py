@@ -1,0 +1,90 @@
+"""What the extractive answer puts first: the figure, date or name a representative repeats."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer import _lead_span, _new_entities
+from rag.text import extract_quantities
+from tests.conftest import make_pipeline
+
+MINUTES = (
+    "# Compte rendu du CSE Occitanie du 30 janvier 2025\n\n"
+    "## Point d'étape sur les entretiens\n\n"
+    "A date, en Région, près de 10 000 EDO et plus de 3 000 EDA ont été effectués. "
+    "La Direction précise les durées pertinentes : environ 15 minutes par EDO "
+    "(20 minutes pour les agences menant l'XP MSA) et environ 45 minutes à 1 heure par EDA.\n\n"
+    "## Sous-traitance\n\n"
+    "1,5 millions d'euros pour sous traiter à un opérateur privé l'amplification des horaires "
+    "d'ouverture du 3995 du lundi au samedi.\n\n"
+    "## Calendrier\n\n"
+    "Les entretiens EDO par téléphone sont prolongés jusqu'à fin juin 2025, avec à partir de "
+    "fin mars le questionnaire complété directement par l'usager.\n\n"
+    "## Objectifs\n\n"
+    "La direction vise des gains d'efficacité d'ici 2027.\n\n"
+    "## Réseau\n\n"
+    "Les missions locales deviendront «France Travail jeunes» et Cap emploi "
+    "«France Travail handicap», des opérateurs de France Travail.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def pipe(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    root = tmp_path_factory.mktemp("answer")
+    (root / "docs").mkdir()
+    (root / "docs" / "cr.md").write_text(MINUTES, encoding="utf-8")
+    p = make_pipeline(root / "idx")
+    p.build(root / "docs")
+    return p
+
+
+@pytest.mark.parametrize(("text", "lead"), [
+    ("Déjà qu'entre 29 et 39 % des personnes éligibles", "entre 29 et 39 %"),
+    ("en deçà de plus de 2 ou 3 points.", "2 ou 3 points"),
+    ("l'obligation d'effectuer 15 à 20 heures d'insertion", "15 à 20 heures"),
+    ("Le sujet des 15H00 d'activité", "15H00"),
+    ("environ 45 minutes à 1 heure par EDA", "45 minutes à 1 heure"),
+])
+def test_ranges_and_attached_units_are_kept_whole(text: str, lead: str) -> None:
+    quantities = extract_quantities(text)
+    assert lead in {_lead_span(text, q) for q in quantities}
+
+
+def test_names_with_particles_hyphens_and_numbers() -> None:
+    text = ("Les régions Pays de la Loire et Centre Val de Loire, la ville de Saint-Étienne, "
+            "Office 365 et SIRHUS.")
+    names = {n for _, n, _ in _new_entities(text, "Quelles régions ?")}
+    assert {"Pays de la Loire", "Centre Val de Loire", "Saint-Étienne", "Office 365", "SIRHUS"} <= names
+
+
+def test_count_question_answers_the_figure_of_the_acronym_it_paraphrases(pipe) -> None:  # type: ignore[no-untyped-def]
+    # "entretiens d'accompagnement" is "EDA" (glossary): 3 000, not the 10 000 EDO before it.
+    ans = pipe.ask("Combien de premiers entretiens d'accompagnement ont été réalisés en Occitanie ?")
+    assert ans.answer.startswith("3 000 EDA"), ans.answer
+
+
+def test_bracketed_aside_is_not_the_answer_unless_asked(pipe) -> None:  # type: ignore[no-untyped-def]
+    ans = pipe.ask("Quelle durée pertinente la Direction précise-t-elle pour un EDO ?")
+    assert ans.answer.startswith("15 minutes"), ans.answer
+    ans = pipe.ask("Quelle durée pertinente pour un EDO dans les agences menant l'XP MSA ?")
+    assert ans.answer.startswith("20 minutes"), ans.answer
+
+
+def test_the_questions_own_number_is_not_its_answer(pipe) -> None:  # type: ignore[no-untyped-def]
+    ans = pipe.ask("Combien coûte la sous-traitance des horaires d'ouverture du 3995 ?")
+    assert ans.answer.startswith("1,5 millions d'euros"), ans.answer
+
+
+def test_from_when_prefers_the_date_after_a_partir_de(pipe) -> None:  # type: ignore[no-untyped-def]
+    ans = pipe.ask("À partir de quand le questionnaire pourra-t-il être complété par l'usager ?")
+    assert ans.answer.startswith("fin mars"), ans.answer
+
+
+def test_which_date_is_not_answered_by_a_bare_year(pipe) -> None:  # type: ignore[no-untyped-def]
+    ans = pipe.ask("À quelle date la direction vise-t-elle des gains d'efficacité ?")
+    assert ans.abstained, ans.answer
+
+
+def test_name_that_follows_what_it_names(pipe) -> None:  # type: ignore[no-untyped-def]
+    ans = pipe.ask("Quel nom Cap emploi doit-il prendre ?")
+    assert ans.answer.startswith("France Travail handicap"), ans.answer
