@@ -33,6 +33,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from rag.chunk import ROLE_RE
 from rag.ingest import UNIONS
 from rag.retrieve import Hit
 from rag.store import Index
@@ -458,12 +459,20 @@ class ExtractiveAnswerer:
             base = node.start_char_idx or 0
             if not page or page[base:base + len(node.text)] != node.text:
                 page, base = node.text, 0  # fall back to the chunk itself
-            spans = sentence_spans(page, base, base + len(node.text))
-            # "Le coût ? 2 millions d'euros !", "On estime … vers :" + next line: one unit.
-            units = list(spans)
-            for j in range(len(spans) - 1):
-                if re.search(r"[?:]\s*$", page[spans[j][0]:spans[j][1]]):
-                    units.append((spans[j][0], spans[j + 1][1]))
+            if node.metadata.get("roster"):
+                # A list of elected members answers "qui est …" only, one role at a time:
+                # "VOTRE DELEGUE REGIONAL\n\nJean Luc BONNET".
+                if intent.kind != "person":
+                    continue
+                spans = roster_units(page, base, base + len(node.text))
+                units = list(spans)
+            else:
+                spans = sentence_spans(page, base, base + len(node.text))
+                # "Le coût ? 2 millions d'euros !", "On estime … vers :" + next line: one unit.
+                units = list(spans)
+                for j in range(len(spans) - 1):
+                    if re.search(r"[?:]\s*$", page[spans[j][0]:spans[j][1]]):
+                        units.append((spans[j][0], spans[j + 1][1]))
             section = str(node.metadata.get("section") or "")
             context_meta = " ".join(str(node.metadata.get(k) or "") for k in
                                     ("title", "doc_date", "instance", "union"))
@@ -675,6 +684,22 @@ def _counted(question: str) -> set[str]:
     if not m or fold(m.group(1)) in ("temps",):
         return set()
     return set(analyze(m.group(1)))
+
+
+def roster_units(page: str, start: int, end: int) -> list[tuple[int, int]]:
+    """A roster chunk cut at its role lines: each unit is a role and the names under it."""
+    cuts = [start + m.start() for m in re.finditer(r"^.*$", page[start:end], re.M)
+            if ROLE_RE.match(m.group(0).strip())] or [start]
+    if cuts[0] != start:
+        cuts.insert(0, start)
+    bounds = cuts + [end]
+    out = []
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        a += len(page[a:b]) - len(page[a:b].lstrip("#>*•- \n"))  # "#### VOTRE DELEGUE …"
+        b = a + len(page[a:b].rstrip())
+        if b > a:
+            out.append((a, b))
+    return out
 
 
 def _bracket(text: str, pos: int) -> str:

@@ -37,6 +37,18 @@ from rag.text import fold, sentence_spans
 
 SLOGANS = ("proche, actif, humain", "je scanne, j'adhere", "vos elus", "votre representant")
 _WORD_RE = re.compile(r"\w+")
+# Lists of elected members and contacts ("Vos élus CSEC", "VOTRE DELEGUE REGIONAL",
+# "Votre Représentant syndical SNAP" followed by names and e-mails) are kept out of the
+# text chunks (they would crowd every search) and indexed as one "roster" chunk per
+# page, which only "qui est …" questions read.
+ROLE_RE = re.compile(
+    r"^[\W_]*(?:(?:vos|votre|nos|notre|les)\s+(?:[ée]lue?s?|d[ée]l[ée]gu[ée]e?s?|repr[ée]sentante?s?|"
+    r"secr[ée]taires?|tr[ée]sori[eè]re?s?|contacts?|correspondante?s?)|titulaires?|suppl[ée]ante?s?)\b",
+    re.IGNORECASE)
+_NAME_LINE_RE = re.compile(
+    r"^[\W_]*[A-ZÉÈ][a-zéèëêïîôçü]+(?:[- ][A-ZÉÈ][a-zéèëêïîôçü]+)?\s+"
+    r"(?:(?:DE|D'|LE|DU|HO|DA|DOS)\s+)?[A-ZÉÈ][A-ZÉÈ'’\-]+(?:\s+[A-ZÉÈ][A-ZÉÈ'’\-]+)*[\W_]*$")
+ROSTER_SECTION = "Élus et contacts"
 _HEADING_HINT = re.compile(
     r"^(intervention|r[ée]ponses?|d[ée]claration|question|point|ordre du jour|programme|pr[ée]sentation)\b",
     re.IGNORECASE,
@@ -115,6 +127,42 @@ def _classify(text: str, repeated: set[str]) -> list[_Line]:
     return lines
 
 
+def _roster_spans(text: str, lines: list[_Line]) -> list[tuple[int, int]]:
+    """Spans of the page that list elected members or contacts: from a role line ("Vos élus
+    CSEC", "#### VOTRE DELEGUE REGIONAL") over names, e-mails, role lines and their short
+    continuations ("syndical SNAP"), as long as at least one name follows."""
+    out: list[tuple[int, int]] = []
+    i = 0
+    while i < len(lines):
+        first = text[lines[i].start:lines[i].end].strip()
+        if lines[i].kind == "blank" or not ROLE_RE.match(first) or lines[i].words > 8:
+            i += 1
+            continue
+        j, last, names, prev_role = i + 1, i, 0, True
+        while j < len(lines):
+            ln = lines[j]
+            line = text[ln.start:ln.end].strip()
+            if ln.kind == "blank":
+                j += 1
+                continue
+            if _NAME_LINE_RE.match(line):
+                names, prev_role = names + 1, False
+            elif ROLE_RE.match(line) and ln.words <= 8:
+                prev_role = True
+            elif "@" in line and ln.words <= 6:
+                prev_role = False
+            elif prev_role and ln.words <= 3 and not re.search(r"[.!?]$", line):
+                pass  # "Votre Représentant" / "syndical SNAP"
+            else:
+                break
+            last = j
+            j += 1
+        if names:
+            out.append((lines[i].start, lines[last].end))
+        i = max(j, i + 1)
+    return out
+
+
 _PIECE_RE = re.compile(r"\S{1,100}")
 
 
@@ -169,16 +217,18 @@ class StructureChunker(NodeParser):
         spans: list[tuple[int, int, str]] = []  # start, end, section
         section = ""
         cur: list[_Line] = []
+        classified = _classify(text, repeated)
+        rosters = _roster_spans(text, classified)
 
         def flush() -> None:
             if cur:
                 spans.extend(self._split_long(text, cur[0].start, cur[-1].end, section))
                 cur.clear()
 
-        for ln in _classify(text, repeated):
+        for ln in classified:
             if ln.kind == "blank":
                 continue
-            if ln.kind == "boiler":
+            if ln.kind == "boiler" or any(a <= ln.start < b for a, b in rosters):
                 flush()
                 continue
             if ln.kind == "heading":
@@ -192,6 +242,7 @@ class StructureChunker(NodeParser):
             cur.append(ln)
         flush()
 
+        spans.extend((a, b, ROSTER_SECTION) for a, b in rosters)
         nodes: list[TextNode] = []
         for start, end, sect in spans:
             chunk = text[start:end]
@@ -199,6 +250,8 @@ class StructureChunker(NodeParser):
                 continue
             meta = dict(doc.metadata)
             meta["section"] = sect
+            if (start, end) in rosters:
+                meta["roster"] = True
             node = TextNode(
                 text=chunk,
                 metadata=meta,

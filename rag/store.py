@@ -48,7 +48,7 @@ from rag.text import analyze, normalize_for_match
 
 FORMAT_VERSION = 1
 ANALYZER_ID = "fr-snowball-fold-elision-digits-inclusive-v2"
-CHUNKER_ID = "structure-v1"
+CHUNKER_ID = "structure-v1+roster"
 
 
 class IndexError_(Exception):
@@ -278,7 +278,8 @@ def plan_changes(folder: Path, index_dir: Path, settings: Settings) -> dict[str,
     """What a build would do, without reading file contents beyond hashing.
 
     A file refused at the last build (unreadable PDF, empty file…) and not touched
-    since is listed as refused again, with its reason, rather than as new.
+    since is listed as refused again, with its reason, rather than as new. After an
+    upgrade that changes chunking or text analysis, every file counts as modified.
     """
     from rag.ingest import file_hash, list_files
 
@@ -287,6 +288,10 @@ def plan_changes(folder: Path, index_dir: Path, settings: Settings) -> dict[str,
     old = manifest.get("files", {})
     built_at = manifest_path.stat().st_mtime if manifest_path else 0.0
     was_refused = {s["path"]: s["reason"] for s in manifest.get("skipped", [])}
+    # An index chunked or analysed by another version must be rebuilt from every file
+    # (vectors are still reused by chunk text): its files count as modified.
+    same_analysis = not manifest or (manifest.get("chunking") == _chunking(settings)
+                                     and manifest.get("format_version") == FORMAT_VERSION)
     files, skipped = list_files(folder, settings.follow_symlinks)
     plan: dict[str, list[str]] = {"added": [], "modified": [], "unchanged": [], "removed": [],
                                   "refused": [f"{s.path} : {s.reason}" for s in skipped]}
@@ -299,7 +304,7 @@ def plan_changes(folder: Path, index_dir: Path, settings: Settings) -> dict[str,
             continue  # vanished while listing: it will be gone from the index too
         seen.add(rel)
         if rel in old:
-            plan["unchanged" if old[rel]["hash"] == digest else "modified"].append(rel)
+            plan["unchanged" if old[rel]["hash"] == digest and same_analysis else "modified"].append(rel)
         elif rel in was_refused and mtime < built_at:
             plan["refused"].append(f"{rel} : {was_refused[rel]}")
         else:

@@ -104,3 +104,20 @@ def test_question_naming_another_body_is_not_answered_with_a_list_item(e5_pipeli
     # The SNAP minutes list "France Travail : 80%", "MLI : 15%", "Cap emploi : 2%" … no APEC.
     ans = e5_pipeline.ask("Quelle part des inscrits est orientée vers l'APEC en Occitanie ?")
     assert ans.abstained, ans.answer
+
+
+@pytest.mark.parametrize(("question", "name", "source"), [
+    ("Qui est le délégué régional SNAP en Occitanie ?", "Jean Luc BONNET", "004_69d067c567b4c199.txt"),
+    ("Qui est le représentant syndical SNAP au CSEC ?", "Jean-Luc MIRAGLIA", "002_afa570df9bf17e25.txt"),
+])
+def test_who_questions_read_the_lists_of_elected_members(e5_pipeline, question: str, name: str,  # type: ignore[no-untyped-def]
+                                                         source: str) -> None:
+    ans = e5_pipeline.ask(question)
+    assert ans.answer.startswith(name), ans.answer
+    assert ans.citations[0].source == source and name in ans.citations[0].quote
+
+
+def test_lists_of_elected_members_stay_out_of_other_answers(e5_pipeline) -> None:  # type: ignore[no-untyped-def]
+    for q in ("Combien d'EDO ont été effectués en Occitanie ?", "Quels sont les sujets du CSE Occitanie ?"):
+        ans = e5_pipeline.ask(q)
+        assert all("BONNET" not in c.quote for c in ans.citations)

@@ -221,3 +221,22 @@ def test_incremental_with_the_real_model(tmp_path: Path) -> None:
     assert_consistent(idx)
     manifest = json.loads((current_generation(idx) / "manifest.json").read_text(encoding="utf-8"))  # type: ignore[operator]
     assert manifest["embedder"]["dim"] == 384
+
+
+def test_index_from_an_older_analyzer_counts_every_file_as_modified(tmp_path: Path) -> None:
+    """After an upgrade that changes chunking or analysis, `rag eval`/`rag status` must not
+    keep using tokens made by the old analyzer: every file is re-chunked (vectors reused)."""
+    import json
+
+    docs = write_docs(tmp_path, "prime.md", "agences.md")
+    idx = tmp_path / "idx"
+    pipe = make_pipeline(idx)
+    pipe.build(docs)
+    manifest = current_generation(idx) / "manifest.json"
+    m = json.loads(manifest.read_text(encoding="utf-8"))
+    m["chunking"]["analyzer"] = "an-older-analyzer"
+    manifest.write_text(json.dumps(m), encoding="utf-8")
+    r = run("status", str(docs), "--index", str(idx))
+    assert "modifié(s) : 2" in r.stdout, r.stdout
+    report = make_pipeline(idx).build(docs)
+    assert report.embedded == 0  # same chunk texts: vectors reused
