@@ -121,10 +121,13 @@ _DATE_Q = re.compile(
     r"jusqu'[àa] quand|[àa] partir de quand|[àa] quelle (?:date|[ée]ch[ée]ance)|date)\b", re.I)
 _QTY_Q = re.compile(
     r"\b(combien|montant|co[uû]t[ée]?e?s?|budget|nombre|pourcentage|taux|part|proportion|"
-    r"quelle somme|chiffre|volume|enveloppe|dur[ée]e|quel effectif|score|note|num[ée]ro)\b", re.I)
+    r"quelle somme|chiffre|volume|enveloppe|dur[ée]e|quel effectif|score|note|num[ée]ro|"
+    r"salaires?|r[ée]mun[ée]ration|primes?|indemnit[ée]s?|gratification)\b", re.I)
 _PCT_Q = re.compile(r"\b(pourcentage|taux|part|parts|proportion|pourcent)\b|%", re.I)
 _EUR_Q = re.compile(r"\b(co[uû]t|co[uû]t[ée]|montant|budget|somme|euros?|prix|enveloppe|"
-                    r"financ|d[ée]pens)", re.I)
+                    r"financ|d[ée]pens|salaire|r[ée]mun[ée]ration|prime|indemnit|gratification)", re.I)
+# "De combien augmentent les salaires ?" may be answered in % as well as in €.
+_CHANGE_Q = re.compile(r"\b(augment|hausse|baisse|[ée]volu|revaloris|diminu|progress)", re.I)
 _DUR_Q = re.compile(r"combien de temps|quelle dur[ée]e|dur[ée]e", re.I)
 _PERSON_Q = re.compile(
     r"^\s*qui\b|\bcomment s'appelle\b|\bquel est le nom\b|\bnom (?:du|de la|de l')\b|"
@@ -214,7 +217,7 @@ def question_intent(question: str) -> Intent:
             unit = "%"
         elif _DUR_Q.search(q):
             unit = "duration"
-        elif _EUR_Q.search(q):
+        elif _EUR_Q.search(q) and not _CHANGE_Q.search(q):
             unit = "€"
         elif re.search(r"\bcombien\s+(?:de|d')|\bnombre\b", q, re.I):
             unit = "count"
@@ -717,7 +720,7 @@ _RANGE_START_RE = re.compile(
 
 def _lead_span(text: str, q: Quantity) -> str:
     """The quantity with what it counts and its range: "45 minutes à 1 heure",
-    "entre 29 et 39 %", "2 ou 3 points", "15H00", "3 dispositifs"."""
+    "entre 29 et 39 %", "2 ou 3 points", "15H00", "deux situations supplémentaires"."""
     start, end = q.start, q.end
     r0 = _RANGE_START_RE.search(text[max(0, start - 40):start])
     if r0:
@@ -734,6 +737,11 @@ def _lead_span(text: str, q: Quantity) -> str:
         r = re.match(r"\s+(?:[àa]|au)\s+\d[\d\s.,]*\s*[a-zàâçéèêëîïôûùüÿœ]+", text[end:])
         if r:
             end += r.end()
+        # "deux situations supplémentaires", "3 000 agents concernés"
+        adj = re.match(r"\s+[a-zàâçéèêëîïôûùüÿœ]+(?:aires?|ives?|ifs?|elles?|ées?|és|iques?|ables?|"
+                       r"ales?|aux|ants?|antes?)\b", text[end:])
+        if adj:
+            end += adj.end()
     return text[start:end].strip().rstrip(".,;:")
 
 

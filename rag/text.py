@@ -184,6 +184,23 @@ _NUMBER_RE = re.compile(
     re.IGNORECASE,
 )
 
+# Numbers written in words ("deux situations supplémentaires", "trois millions"). "un",
+# "une" are left out: far more often articles than counts.
+NUMBER_WORDS = {
+    "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "sept": 7, "huit": 8, "neuf": 9,
+    "dix": 10, "onze": 11, "douze": 12, "treize": 13, "quatorze": 14, "quinze": 15, "seize": 16,
+    "vingt": 20, "trente": 30, "quarante": 40, "cinquante": 50, "soixante": 60, "cent": 100,
+    "mille": 1000,
+}
+_NUMBER_WORD_RE = re.compile(
+    r"(?<![\w-])(?P<word>%s)(?![\w-])"
+    r"(?:\s+(?P<scale>milliers|millions|million|milliards|milliard)\b)?"
+    r"(?:\s*(?:d['\u2019]\s*|de\s+)?(?P<unit>€|euros?\b|pour\s?cent\b))?" % "|".join(
+        sorted(["deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix", "onze",
+                "douze", "treize", "quatorze", "quinze", "seize", "vingt", "trente", "quarante",
+                "cinquante", "soixante", "cent", "mille"], key=len, reverse=True)),
+    re.IGNORECASE)
+
 MONTHS = {
     "janvier": 1, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6, "juillet": 7,
     "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11, "decembre": 12,
@@ -241,6 +258,13 @@ def extract_quantities(text: str) -> list[Quantity]:
         end = m.end() if (scale or unit) else m.start() + len(m.group("num")) + (
             len(m.group("dec")) + 1 if m.group("dec") else 0)
         out.append(Quantity(value, unit, clean[m.start():end].strip(), m.start(), end))
+    for m in _NUMBER_WORD_RE.finditer(clean):
+        value = float(NUMBER_WORDS[m.group("word").lower()])
+        scale = (m.group("scale") or "").lower()
+        value *= _SCALES.get(scale, 1.0)
+        unit = _unit(m.group("unit"))
+        out.append(Quantity(value, unit, m.group(0).strip(), m.start(), m.end()))
+    out.sort(key=lambda q: q.start)
     return out
 
 

@@ -95,3 +95,13 @@ def test_sentence_spans_are_exact_offsets() -> None:
     spans = sentence_spans(text)
     parts = [text[a:b] for a, b in spans]
     assert parts == ["Le coût ?", "2 millions d'euros !", "Selon M. Dupont, non.", "Un point", "Titre"]
+
+
+def test_numbers_written_in_words() -> None:
+    qs = extract_quantities("la 2nde vague portait sur deux situations supplémentaires "
+                            "et trois millions d'euros")
+    assert [(q.text, q.value, q.unit) for q in qs if q.unit != "ordinal"] == [
+        ("deux", 2.0, ""), ("trois millions d'euros", 3_000_000.0, "€")]
+    # a generated "2 situations" is supported by "deux situations", and the reverse
+    assert unsupported_figures("2 situations", "deux situations supplémentaires") == []
+    assert unsupported_figures("deux situations", "3 situations") == ["deux"]
