@@ -105,3 +105,16 @@ def test_numbers_written_in_words() -> None:
     # a generated "2 situations" is supported by "deux situations", and the reverse
     assert unsupported_figures("2 situations", "deux situations supplémentaires") == []
     assert unsupported_figures("deux situations", "3 situations") == ["deux"]
+
+
+@pytest.mark.parametrize("text", [
+    "ŒUVRE Æsir l’IA ‘x’ ʼy", "NBSP\u00a0et\u202ffine", "ﬁn ß İstanbul ① ½ ²", "👉 déjà e\u0301té",
+])
+def test_fast_fold_equals_the_unicode_definition(text: str) -> None:
+    import unicodedata
+
+    slow = unicodedata.normalize("NFKD", text.replace("Œ", "OE").replace("Æ", "AE"))
+    slow = "".join(c for c in slow if not unicodedata.combining(c))
+    for ap in "\u2019\u2018\u02bc\u0060\u00b4\u2032":
+        slow = slow.replace(ap, "'")
+    assert fold(text) == slow.lower()
