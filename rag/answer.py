@@ -507,7 +507,7 @@ class ExtractiveAnswerer:
                 else:
                     # "les 3 premières semaines de janvier" in minutes of 30/01/2025 is 2025
                     doc_year = str(node.metadata.get("doc_date") or "")[:4]
-                    dated = doc_year and _PERIOD_RE.search(fold(around))
+                    dated = intent.pinned and doc_year and _PERIOD_RE.search(fold(around))
                     pinned_ok = all(y in around or y in section or (dated and y == doc_year)
                                     for y in intent.pinned)
                 doc_date = str(node.metadata.get("doc_date") or "")

@@ -49,6 +49,9 @@ class Entry:
 class Glossary:
     entries: list[Entry] = field(default_factory=list)
     _index: dict[tuple[str, ...], set[int]] = field(default_factory=dict, repr=False)
+    # concepts() of recent texts (a question is looked up once per candidate sentence)
+    _seen: dict[str, list[tuple[tuple[str, ...], list[tuple[str, ...]]]]] = field(
+        default_factory=dict, repr=False)
 
     # -- building ------------------------------------------------------------------
     def add(self, forms: Iterable[str], source: str = "") -> None:
@@ -74,6 +77,7 @@ class Glossary:
             k = tuple(analyze(f))
             if k:
                 self._index.setdefault(k, set()).add(idx)
+        self._seen.clear()
 
     def merge(self, other: Glossary) -> None:
         for e in other.entries:
@@ -87,6 +91,14 @@ class Glossary:
         >>> g.concepts("combien d'ETP ?")
         [(('etp',), [('equivalent', 'temp', 'plein')])]
         """
+        if text in self._seen:
+            return self._seen[text]
+        if len(self._seen) > 1000:
+            self._seen.clear()
+        self._seen[text] = found = self._concepts(text)
+        return found
+
+    def _concepts(self, text: str) -> list[tuple[tuple[str, ...], list[tuple[str, ...]]]]:
         toks = analyze(text)
         found = []
         used: set[int] = set()
