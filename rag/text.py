@@ -80,8 +80,12 @@ def fold(text: str) -> str:
     out = text.translate(_FOLD_TABLE).lower()
     if out.isascii():
         return out
-    # Rare characters (emoji, narrow no-break space, "ﬁ"): folded one by one, cached.
-    return "".join(ch if ch < "\x80" else _fold_char(ch) for ch in out)
+    # Characters the table does not cover (emoji, narrow no-break space, "ﬁ"): folded
+    # one by one, cached. « » and the like are covered and stay as they are.
+    return _UNCOVERED_RE.sub(lambda m: _fold_char(m.group(0)), out)
+
+
+_UNCOVERED_RE = re.compile("[^\x00-\u024f]")
 
 
 @lru_cache(maxsize=4096)
