@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 from rag.chunk import ROLE_RE
@@ -51,6 +52,8 @@ from rag.text import (
 )
 
 ABSTAIN_MESSAGE = "Je ne trouve pas cette information dans les documents indexés."
+# Between the figure, date or name an answer asserts and its quote: "2900 ETP — « … »".
+LEAD_SEP = " — "
 
 AnswerKind = Literal["quantity", "date", "person", "entity", "article", "definition", "statement"]
 
@@ -137,7 +140,7 @@ _ENTITY_Q = re.compile(
     r"(?:syndicat|entreprise|soci[ée]t[ée]|agence|organisme|cabinet|prestataire|partenaire|"
     r"marque|structure|instance|outil|logiciel|application|plateforme|r[ée]gions?|nom|"
     r"dispositif|programme|intitul[ée]|slogan|num[ée]ro|service|suite|d[ée]partement|ville|"
-    r"commune|titre|site|label|op[ée]rateur|sigle|acronyme|marque|r[ée]seau)\b", re.I)
+    r"commune|titre|site|label|op[ée]rateur|sigle|acronyme|r[ée]seau)\b", re.I)
 _ARTICLE_Q = re.compile(r"\bquel(?:le)? article\b|\barticles? (?:du code|de (?:la )?loi|[LRD]\.)", re.I)
 _DEF_Q = re.compile(
     r"\b(que (?:signifie|veut dire|d[ée]signe)|[àa] quoi correspond|c'est quoi|"
@@ -166,16 +169,14 @@ _YEAR_RE = re.compile(r"\b(19\d{2}|20\d{2})\b")
 _MONTH_YEAR_RE = re.compile(r"\b(?P<month>%s)\s+(?P<year>\d{4})\b" % "|".join(MONTHS))
 _FULL_DATE_RE = re.compile(r"\b(?P<day>\d{1,2})(?:er)?\s+(?P<month>%s)\s+(?P<year>\d{4})\b"
                            % "|".join(MONTHS))
+_MONTH = (r"(?:janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[uû]t|septembre|octobre|"
+          r"novembre|d[ée]cembre)")
 _DATE_EXPR = re.compile(
-    r"\b\d{1,2}(?:er)?\s+(?:janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[uû]t|septembre|"
-    r"octobre|novembre|d[ée]cembre)\s+\d{4}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{1,2}/\d{4}\b|"
+    rf"\b\d{{1,2}}(?:er)?\s+{_MONTH}\s+\d{{4}}\b|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b|\b\d{{1,2}}/\d{{4}}\b|"
     r"\b\d{1,2}\s+(?:[àa]|au)\s+\d{1,2}/\d{4}\b|"
-    r"\b\d{1,2}(?:er)?\s+(?:janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[uû]t|septembre|"
-    r"octobre|novembre|d[ée]cembre)\b|"
-    r"\b(?:janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[uû]t|septembre|octobre|novembre|"
-    r"d[ée]cembre)\s+\d{4}\b|\b(?:19|20)\d{2}\b|"
-    r"\b(?:fin|d[ée]but|mi-)\s*(?:janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[uû]t|"
-    r"septembre|octobre|novembre|d[ée]cembre)(?:\s+\d{4})?\b", re.I)
+    rf"\b\d{{1,2}}(?:er)?\s+{_MONTH}\b|"
+    rf"\b{_MONTH}\s+\d{{4}}\b|\b(?:19|20)\d{{2}}\b|"
+    rf"\b(?:fin|d[ée]but|mi-)\s*{_MONTH}(?:\s+\d{{4}})?\b", re.I)
 
 
 _PERIOD_RE = re.compile(r"\b(?:%s|semaines?|mois|trimestres?)\b" % "|".join(MONTHS))
@@ -544,8 +545,7 @@ class ExtractiveAnswerer:
                 qs = [x for x in qs if any(
                     f <= set(analyze(text[x.start:x.end + 40])) for f in forms)]
             # The question's own numbers ("les horaires du 3995") are not its answer.
-            asked = {x.value for x in extract_quantities(question)}
-            qs = [x for x in qs if x.value not in asked]
+            qs = [x for x in qs if x.value not in _question_values(question)]
             if intent.unit == "€" and any(x.unit == "€" for x in qs):
                 qs = [x for x in qs if x.unit == "€"]  # "9 M€ … 600 000 prospections"
             if not qs:
@@ -670,7 +670,7 @@ class ExtractiveAnswerer:
             else:
                 weights = {t: self._idf(t) for t in analyze(question, keep_question_words=False)}
                 quote = _window(quote, "", 24, _densest(quote.split(), weights, 24))
-        body = f"{lead} — « {quote} » [1]" if lead else f"« {quote} » [1]"
+        body = f"{lead}{LEAD_SEP}« {quote} » [1]" if lead else f"« {quote} » [1]"
         who = provenance(first)
         text = f"{body} ({who})" if who else body
         if len(cites) > 1:
@@ -713,6 +713,12 @@ def roster_units(page: str, start: int, end: int) -> list[tuple[int, int]]:
         if b > a:
             out.append((a, b))
     return out
+
+
+@lru_cache(maxsize=256)
+def _question_values(question: str) -> frozenset[float]:
+    """The numbers a question itself names (read once per question, not per sentence)."""
+    return frozenset(x.value for x in extract_quantities(question))
 
 
 def _bracket(text: str, pos: int) -> str:

@@ -43,7 +43,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from rag.answer import Answer
+from rag.answer import LEAD_SEP, Answer
 from rag.text import contains_normalized, extract_quantities, unsupported_figures
 
 CATEGORIES = ("factual", "paraphrased", "conflicting", "out_of_corpus")
@@ -189,7 +189,7 @@ def answer_head(answer: str) -> str:
     """What the answer asserts: the figure, date or name put before the quote
     ("10 000 EDO — « … plus de 3 000 EDA … »" asserts 10 000, not 3 000); the whole
     text when there is no such lead (a bare quote, a generated sentence)."""
-    lead, sep, _ = answer.partition(" — «")
+    lead, sep, _ = answer.partition(LEAD_SEP + "«")
     return lead if sep and lead.strip() else answer
 
 

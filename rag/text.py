@@ -231,10 +231,8 @@ NUMBER_WORDS = {
 _NUMBER_WORD_RE = re.compile(
     r"(?<![\w-])(?P<word>%s)(?![\w-])"
     r"(?:\s+(?P<scale>milliers|millions|million|milliards|milliard)\b)?"
-    r"(?:\s*(?:d['\u2019]\s*|de\s+)?(?P<unit>€|euros?\b|pour\s?cent\b))?" % "|".join(
-        sorted(["deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix", "onze",
-                "douze", "treize", "quatorze", "quinze", "seize", "vingt", "trente", "quarante",
-                "cinquante", "soixante", "cent", "mille"], key=len, reverse=True)),
+    r"(?:\s*(?:d['\u2019]\s*|de\s+)?(?P<unit>€|euros?\b|pour\s?cent\b))?"
+    % "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)),
     re.IGNORECASE)
 
 MONTHS = {
