@@ -290,8 +290,7 @@ def plan_changes(folder: Path, index_dir: Path, settings: Settings) -> dict[str,
     was_refused = {s["path"]: s["reason"] for s in manifest.get("skipped", [])}
     # An index chunked or analysed by another version must be rebuilt from every file
     # (vectors are still reused by chunk text): its files count as modified.
-    same_analysis = not manifest or (manifest.get("chunking") == _chunking(settings)
-                                     and manifest.get("format_version") == FORMAT_VERSION)
+    same_analysis = not manifest or _same_chunking(manifest, settings)
     files, skipped = list_files(folder, settings.follow_symlinks)
     plan: dict[str, list[str]] = {"added": [], "modified": [], "unchanged": [], "removed": [],
                                   "refused": [f"{s.path} : {s.reason}" for s in skipped]}
@@ -342,7 +341,7 @@ def build_index(
         if prev is not None:
             prev_manifest = json.loads((prev / "manifest.json").read_text(encoding="utf-8"))
             same_model = prev_manifest.get("embedder", {}).get("id") == embedder.model_id
-            same_chunks = prev_manifest.get("chunking") == _chunking(settings)
+            same_chunks = _same_chunking(prev_manifest, settings)
             if prev_manifest.get("format_version") == FORMAT_VERSION and same_model:
                 vecs = np.load(prev / "vectors.npy")
                 rows = [json.loads(x) for x in
@@ -442,6 +441,12 @@ def build_index(
         report.generation = gen.name
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _same_chunking(manifest: dict[str, Any], settings: Settings) -> bool:
+    """Whether an index's chunks and lexical tokens are what this version would make."""
+    return (manifest.get("format_version") == FORMAT_VERSION
+            and manifest.get("chunking") == _chunking(settings))
 
 
 def _chunking(settings: Settings) -> dict[str, Any]:
