@@ -456,6 +456,7 @@ class ExtractiveAnswerer:
             return t in terms or any(f <= terms for f in alts.get(t, ()))
 
         names = self._pinned_names(question)
+        measured = _measured(question) if intent.kind == "quantity" else set()
 
         cands: list[_Cand] = []
         for rank, hit in enumerate(hits[: limit or self.max_passages]):
@@ -500,6 +501,11 @@ class ExtractiveAnswerer:
                           if t not in in_own and t not in in_ctx and has(t, chunk_terms)) / total
                 coverage = min(1.0, cov + 0.6 * ctx + 0.25 * far)
                 fits, lead = self._fit(intent, text, question)
+                # "le montant de l'allocation vacances" is not "Le coût ? 2 millions
+                # d'euros !" of a campaign: what is measured must be named around.
+                if fits and measured and not all(has(t, chunk_terms | section_terms)
+                                                 for t in measured if t in weights):
+                    fits = False
                 around = page[max(base, a - 300):min(base + len(node.text), b + 300)]
                 # A sentence naming another year ("En 2023, …") does not answer "en 2024";
                 # a meeting date in the question must be the document's date.
@@ -688,15 +694,32 @@ def _qualifier(rest: str) -> str:
     return ""
 
 
+# Adjectives before the noun a question counts or measures ("combien de nouveaux inscrits").
+_ADJ = (r"(?:(?:premi[eè]re?s?|nouv(?:eaux|elles?)|vrais|vraies|derni[eè]re?s?|autres|"
+        r"petite?s|grande?s|anciens|anciennes)\s+)?")
+
+
 def _counted(question: str) -> set[str]:
     """What "combien de X" counts, as stems: "Combien d'agents ont…" -> {"agent"},
     "Combien de premiers entretiens…" -> {"entretien"}."""
-    m = re.search(r"\bcombien\s+(?:de|d['’])\s*(?:(?:premi[eè]re?s?|nouv(?:eaux|elles?)|"
-                  r"vrais|vraies|derni[eè]re?s?|autres|petite?s|grande?s|anciens|anciennes)\s+)?"
-                  r"([a-zA-Zà-ÿ]+)", question, re.I)
+    m = re.search(r"\bcombien\s+(?:de|d['’])\s*" + _ADJ + r"([a-zA-Zà-ÿ]+)", question, re.I)
     if not m or fold(m.group(1)) in ("temps",):
         return set()
     return set(analyze(m.group(1)))
+
+
+_MEASURE_RE = re.compile(
+    r"\b(?:montant|co[uû]t|budget|enveloppe|taux|part|proportion|pourcentage|nombre|score|"
+    r"effectif)\s+(?:de la |du |des |de l['’]|d['’]|de )\s*" + _ADJ + r"([a-zA-Zà-ÿ]+)", re.I)
+
+
+def _measured(question: str) -> set[str]:
+    """What a quantity question measures, as stems: "le montant de l'allocation
+    vacances" -> {"allocation"}, "le taux d'orientation" -> {"orientation"}."""
+    m = _MEASURE_RE.search(question)
+    if not m:
+        return set()
+    return set(analyze(m.group(1), keep_question_words=False))
 
 
 def roster_units(page: str, start: int, end: int) -> list[tuple[int, int]]:

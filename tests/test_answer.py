@@ -20,6 +20,10 @@ MINUTES = (
     "## Calendrier\n\n"
     "Les entretiens EDO par téléphone sont prolongés jusqu'à fin juin 2025, avec à partir de "
     "fin mars le questionnaire complété directement par l'usager.\n\n"
+    "## Avances\n\n"
+    "Certaines régions restreignent les avances sur l'allocation vacances des agents.\n\n"
+    "## Campagne\n\n"
+    "Une campagne publicitaire pour les agents et les employeurs. Le coût ? 2 millions d'euros !\n\n"
     "## Objectifs\n\n"
     "La direction vise des gains d'efficacité d'ici 2027.\n\n"
     "## Réseau\n\n"
@@ -88,3 +92,11 @@ def test_which_date_is_not_answered_by_a_bare_year(pipe) -> None:  # type: ignor
 def test_name_that_follows_what_it_names(pipe) -> None:  # type: ignore[no-untyped-def]
     ans = pipe.ask("Quel nom Cap emploi doit-il prendre ?")
     assert ans.answer.startswith("France Travail handicap"), ans.answer
+
+
+def test_an_amount_of_something_else_is_not_the_answer(pipe) -> None:  # type: ignore[no-untyped-def]
+    # The allocation is named, its amount is not; the campaign's amount is no answer.
+    ans = pipe.ask("Quel est le montant de l'allocation vacances versée aux agents ?")
+    assert ans.abstained, ans.answer
+    ans = pipe.ask("Quel est le montant de la campagne publicitaire pour les agents ?")
+    assert ans.answer.startswith("2 millions d'euros"), ans.answer
