@@ -55,7 +55,8 @@ ABSTAIN_MESSAGE = "Je ne trouve pas cette information dans les documents indexé
 # Between the figure, date or name an answer asserts and its quote: "2900 ETP — « … »".
 LEAD_SEP = " — "
 
-AnswerKind = Literal["quantity", "date", "person", "entity", "article", "definition", "statement"]
+AnswerKind = Literal["quantity", "date", "frequency", "person", "entity", "article", "definition",
+                     "statement"]
 
 
 @dataclass
@@ -141,6 +142,15 @@ _ENTITY_Q = re.compile(
     r"marque|structure|instance|outil|logiciel|application|plateforme|r[ée]gions?|nom|"
     r"dispositif|programme|intitul[ée]|slogan|num[ée]ro|service|suite|d[ée]partement|ville|"
     r"commune|titre|site|label|op[ée]rateur|sigle|acronyme|r[ée]seau)\b", re.I)
+_FREQ_Q = re.compile(r"\b(?:[àa] quelle (?:fr[ée]quence|p[ée]riodicit[ée])|[àa] quel rythme|"
+                     r"tous les combien|combien de fois par|quelle (?:fr[ée]quence|p[ée]riodicit[ée]))",
+                     re.I)
+_N = r"(?:\d+|une?|deux|trois|quatre|six|douze|quinze)"
+FREQ_RE = re.compile(
+    r"\b(?:(?:bi|tri|se)?(?:quotidien|hebdomadaire|mensuel|trimestriel|semestriel|annuel)(?:le)?s?|"
+    r"bimensuel(?:le)?s?|chaque (?:jour|semaine|mois|trimestre|semestre|ann[ée]e|an)|"
+    rf"tou(?:te)?s les {_N}? ?(?:jours|semaines|mois|trimestres|ans|ann[ée]es)|"
+    rf"{_N} fois par (?:jour|semaine|mois|trimestre|semestre|an|ann[ée]e))\b", re.I)
 _ARTICLE_Q = re.compile(r"\bquel(?:le)? article\b|\barticles? (?:du code|de (?:la )?loi|[LRD]\.)", re.I)
 _DEF_Q = re.compile(
     r"\b(que (?:signifie|veut dire|d[ée]signe)|[àa] quoi correspond|c'est quoi|"
@@ -211,6 +221,8 @@ def question_intent(question: str) -> Intent:
         return Intent("definition", pinned=pinned, meeting=meeting, subject=acr[-1] if acr else "")
     if _ARTICLE_Q.search(q):
         return Intent("article", pinned=pinned, **ctx)
+    if _FREQ_Q.search(q):
+        return Intent("frequency", pinned=pinned, **ctx)
     if _DATE_Q.search(q):
         return Intent("date", pinned=(), **ctx)
     if _QTY_Q.search(q):
@@ -386,6 +398,7 @@ class ExtractiveAnswerer:
         if not usable:
             why = "aucun passage ne donne " + {
                 "quantity": "de chiffre de ce type", "date": "de date", "person": "de nom",
+                "frequency": "de fréquence",
                 "entity": "de nom", "article": "de référence d'article",
                 "definition": "de définition", "statement": "de réponse",
             }[intent.kind]
@@ -576,6 +589,9 @@ class ExtractiveAnswerer:
                     r"(?:partir|depuis|d[èe]s)\s+(?:du |de |d'|le |la )?(?:fin |d[ée]but |mi-)?$",
                     text[max(0, m.start() - 25):m.start()])] or pick
             return True, pick[0].group(0) if pick else ""
+        if intent.kind == "frequency":
+            m = FREQ_RE.search(text)
+            return (True, m.group(0)) if m else (False, "")
         if intent.kind == "person":
             names = [m.group(0) for m in PERSON_RE.finditer(text)
                      if not set(analyze(m.group(0))) <= set(analyze(question))

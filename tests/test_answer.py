@@ -14,6 +14,7 @@ MINUTES = (
     "A date, en Région, près de 10 000 EDO et plus de 3 000 EDA ont été effectués. "
     "La Direction précise les durées pertinentes : environ 15 minutes par EDO "
     "(20 minutes pour les agences menant l'XP MSA) et environ 45 minutes à 1 heure par EDA.\n\n"
+    "Un bilan des entretiens sera présenté chaque trimestre en réunion CSE.\n\n"
     "## Sous-traitance\n\n"
     "1,5 millions d'euros pour sous traiter à un opérateur privé l'amplification des horaires "
     "d'ouverture du 3995 du lundi au samedi.\n\n"
@@ -100,3 +101,8 @@ def test_an_amount_of_something_else_is_not_the_answer(pipe) -> None:  # type: i
     assert ans.abstained, ans.answer
     ans = pipe.ask("Quel est le montant de la campagne publicitaire pour les agents ?")
     assert ans.answer.startswith("2 millions d'euros"), ans.answer
+
+
+def test_how_often_is_answered_by_a_frequency(pipe) -> None:  # type: ignore[no-untyped-def]
+    ans = pipe.ask("À quel rythme le bilan des entretiens sera-t-il présenté en CSE ?")
+    assert ans.answer.startswith("chaque trimestre"), ans.answer
