@@ -25,6 +25,10 @@ MINUTES = (
     "Certaines régions restreignent les avances sur l'allocation vacances des agents.\n\n"
     "## Campagne\n\n"
     "Une campagne publicitaire pour les agents et les employeurs. Le coût ? 2 millions d'euros !\n\n"
+    "## Sanctions\n\n"
+    "Toute personne inscrite jugée insuffisamment active au regard des nouvelles obligations "
+    "d'activité hebdomadaire fixées par le contrat d'engagement risquera la radiation ou la "
+    "suspension partielle de son allocation, le rapport préférant le terme de remobilisation.\n\n"
     "## Objectifs\n\n"
     "La direction vise des gains d'efficacité d'ici 2027.\n\n"
     "## Réseau\n\n"
@@ -106,3 +110,9 @@ def test_an_amount_of_something_else_is_not_the_answer(pipe) -> None:  # type: i
 def test_how_often_is_answered_by_a_frequency(pipe) -> None:  # type: ignore[no-untyped-def]
     ans = pipe.ask("À quel rythme le bilan des entretiens sera-t-il présenté en CSE ?")
     assert ans.answer.startswith("chaque trimestre"), ans.answer
+
+
+def test_a_quote_without_lead_keeps_the_words_after_the_question(pipe) -> None:  # type: ignore[no-untyped-def]
+    # The answer follows the question's words at the end of a long sentence.
+    ans = pipe.ask("Quel terme le rapport préfère-t-il pour la suspension de l'allocation ?")
+    assert not ans.abstained and "remobilisation" in ans.answer, ans.answer
