@@ -185,8 +185,10 @@ def _print_plan(plan: dict[str, list[str]]) -> None:
 
 
 def _ensure_index(pipe: Any, corpus: Path | None) -> None:
-    """Build the index on first use when a corpus folder is known."""
+    """Build the index on first use when a corpus folder is known; say when the index
+    was made by an older version."""
     if pipe.has_index():
+        _warn_if_outdated(pipe)
         return
     folder = corpus or pipe.settings.corpus_dir
     if folder is None:
@@ -194,6 +196,16 @@ def _ensure_index(pipe: Any, corpus: Path | None) -> None:
     click.echo(f"Premier usage : indexation de {folder}…", err=True)
     report = pipe.build(Path(folder), progress=_progress_bar())
     _print_report(report, Path(folder), pipe.settings.index_dir)
+
+
+def _warn_if_outdated(pipe: Any) -> None:
+    from rag.store import is_current
+
+    if pipe.has_index() and not is_current(pipe.index, pipe.settings):
+        click.echo("⚠ Cet index a été construit par une version précédente (découpage ou analyse "
+                   "du texte différents) : les réponses peuvent être moins bonnes. Relancez "
+                   "« rag index DOSSIER » (les vecteurs déjà calculés sont réutilisés).",
+                   err=True)
 
 
 def _render_answer(ans: Any, with_text: bool = True) -> str:
@@ -308,6 +320,7 @@ def search_cmd(ctx: click.Context, query: str, index_dir: Path | None, k: int, a
     if not query.strip():
         raise UserError("La recherche est vide.")
     pipe = build_pipeline(_settings(ctx, index_dir=index_dir))
+    _warn_if_outdated(pipe)
     results = pipe.search(query, k, _filters(sources, union, after, before))
     if as_json:
         click.echo(json.dumps({"query": query, "results": [r.public() for r in results]},

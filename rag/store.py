@@ -443,6 +443,12 @@ def build_index(
     return report
 
 
+def is_current(index: Index, settings: Settings) -> bool:
+    """Whether ``index`` was chunked and analysed as this version would do it (an index
+    built before an upgrade still answers, with the old passages and lexical tokens)."""
+    return _same_chunking(index.manifest, settings)
+
+
 def _same_chunking(manifest: dict[str, Any], settings: Settings) -> bool:
     """Whether an index's chunks and lexical tokens are what this version would make."""
     return (manifest.get("format_version") == FORMAT_VERSION

@@ -238,5 +238,10 @@ def test_index_from_an_older_analyzer_counts_every_file_as_modified(tmp_path: Pa
     manifest.write_text(json.dumps(m), encoding="utf-8")
     r = run("status", str(docs), "--index", str(idx))
     assert "modifié(s) : 2" in r.stdout, r.stdout
+    # `rag ask` still answers from it, and says it should be rebuilt.
+    r = run("ask", "Quel est le montant de la prime ?", "--index", str(idx))
+    assert r.exit_code == 0 and "version précédente" in r.stderr, r.stderr
     report = make_pipeline(idx).build(docs)
     assert report.embedded == 0  # same chunk texts: vectors reused
+    r = run("ask", "Quel est le montant de la prime ?", "--index", str(idx))
+    assert r.exit_code == 0 and "version précédente" not in r.stderr, r.stderr
