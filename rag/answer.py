@@ -118,6 +118,7 @@ class Intent:
     period: str = ""  # a month in the question ("en janvier 2025"): "2025-01"
     union: str = ""  # a union the question names ("selon la CGT")
     subject: str = ""  # for definitions: the acronym asked about
+    national: bool = False  # "au niveau national": a regional CSE's figure is not the answer
 
 
 _DATE_Q = re.compile(
@@ -215,10 +216,12 @@ def question_intent(question: str) -> Intent:
         q_years = q_years.replace(month.group(0), " ")
     pinned = tuple(dict.fromkeys(_YEAR_RE.findall(q_years)))
     union = next((u for u in UNIONS if re.search(rf"(?<![\w-]){re.escape(u)}(?![\w-])", q)), "")
-    ctx = {"meeting": meeting, "period": period, "union": union}
+    national = bool(re.search(r"\bnational(?:e|ement)?\b|\bfrance enti[eè]re\b", q, re.I))
+    ctx = {"meeting": meeting, "period": period, "union": union, "national": national}
     if _DEF_Q.search(q):
         acr = re.findall(r"\b[A-Z][A-Z0-9]{1,}[a-z]?\b", q)
-        return Intent("definition", pinned=pinned, meeting=meeting, subject=acr[-1] if acr else "")
+        return Intent("definition", pinned=pinned, meeting=meeting, subject=acr[-1] if acr else "",
+                      national=national)
     if _ARTICLE_Q.search(q):
         return Intent("article", pinned=pinned, **ctx)
     if _FREQ_Q.search(q):
@@ -429,7 +432,10 @@ class ExtractiveAnswerer:
                 break
             overlaps = any(c.hit.position == x.hit.position and c.start < x.end and x.start < c.end
                            for x in chosen)
-            if c.score >= 0.85 * best.score and not overlaps:
+            # "Voir aussi" backs the figure or date put first; another figure would confuse.
+            other = (best.lead and intent.kind in ("quantity", "date")
+                     and normalize_for_match(best.lead) not in normalize_for_match(c.text))
+            if c.score >= 0.85 * best.score and not overlaps and not other:
                 chosen.append(c)
         citations = [self._cite(i + 1, c) for i, c in enumerate(chosen)]
         return Answer(question, self._compose(best, citations, question), False, citations)
@@ -496,7 +502,9 @@ class ExtractiveAnswerer:
                 # "Le coût ? 2 millions d'euros !", "On estime … vers :" + next line: one unit.
                 units = list(spans)
                 for j in range(len(spans) - 1):
-                    if re.search(r"[?:]\s*$", page[spans[j][0]:spans[j][1]]):
+                    # (each item of a longer list reads with its intro instead: below)
+                    in_list = j + 2 < len(spans) and _is_item(page, spans[j + 2][0])
+                    if re.search(r"[?:]\s*$", page[spans[j][0]:spans[j][1]]) and not in_list:
                         units.append((spans[j][0], spans[j + 1][1]))
             section = str(node.metadata.get("section") or "")
             context_meta = " ".join(str(node.metadata.get(k) or "") for k in
@@ -511,6 +519,11 @@ class ExtractiveAnswerer:
                 j = starts.index(a)
                 own = set(analyze(text))
                 near = set().union(*span_terms[max(0, j - 2):j], *span_terms[j + 1:j + 3])
+                # Every item of a list reads with the line that introduces it ("… les
+                # orientations des inscrits vers :" / "- MLI : 15%"), not only the first.
+                intro = _list_intro(page, spans, j)
+                if intro is not None:
+                    own |= span_terms[intro]
                 in_own = {t for t in weights if has(t, own)}
                 in_ctx = {t for t in weights if t not in in_own
                           and (has(t, near) or has(t, section_terms))}
@@ -539,6 +552,12 @@ class ExtractiveAnswerer:
                 doc_date = str(node.metadata.get("doc_date") or "")
                 if intent.meeting and doc_date and doc_date != intent.meeting:
                     pinned_ok = False
+                # "Au niveau national" is not answered by a regional CSE's own figures.
+                instance = str(node.metadata.get("instance") or "")
+                if (intent.national and re.match(r"CSE \w", instance)
+                        and fold(instance[4:]) not in fold(question)
+                        and "national" not in fold(around)):
+                    pinned_ok = False
                 if intent.period and not (doc_date.startswith(intent.period)
                                           or intent.period[:4] in around):
                     pinned_ok = False
@@ -549,7 +568,7 @@ class ExtractiveAnswerer:
                 dense = hit.dense if hit.dense is not None else 0.0
                 score = (0.6 * coverage + 0.15 * (1.0 if fits else 0.0) + 0.1 / (1 + rank)
                          + 0.15 * max(0.0, (dense - 0.75) / 0.2))
-                if len(re.findall(r"\w+", text)) < 3:
+                if len(re.findall(r"\w+", text)) < 3 and intro is None:
                     score *= 0.5
                 # "Selon la CGT…": another union's document is not what was asked.
                 doc_union = str(node.metadata.get("union") or "")
@@ -669,7 +688,12 @@ class ExtractiveAnswerer:
         # introduces it, when that line ends with ":" or "?" just above.
         if len(re.findall(r"\w+", text)) < 8 and page and page[start:end] == text:
             prev = sentence_spans(page, max(0, start - 600), start)
-            if prev:
+            spans = prev + [(start, end)]
+            intro = _list_intro(page, spans, len(spans) - 1)
+            if intro is not None:  # "… des inscrits vers :\n\n- France Travail : 80%\n- MLI : 15%"
+                start = spans[intro][0]
+                text = page[start:end]
+            elif prev:
                 gap = page[prev[-1][1]:start]
                 intro = page[prev[-1][0]:prev[-1][1]]
                 if "\n\n" not in gap or re.search(r"[:?]\s*$", intro):
@@ -742,6 +766,24 @@ def _measured(question: str) -> set[str]:
     if not m:
         return set()
     return set(analyze(m.group(1), keep_question_words=False))
+
+
+def _is_item(page: str, start: int) -> bool:
+    """Whether the text at ``start`` is a list item ("- MLI : 15%", "• …", "2) …")."""
+    line_start = page.rfind("\n", 0, start) + 1
+    return bool(re.fullmatch(r"\s*(?:[-•*–]|\d{1,2}[.)])\s*", page[line_start:start]))
+
+
+def _list_intro(page: str, spans: list[tuple[int, int]], j: int) -> int | None:
+    """Index of the line ending in ":" that introduces the list item ``spans[j]``."""
+    if not _is_item(page, spans[j][0]):
+        return None
+    k = j - 1
+    while k >= 0 and _is_item(page, spans[k][0]):
+        k -= 1
+    if k >= 0 and j - k <= 12 and page[spans[k][0]:spans[k][1]].rstrip().endswith(":"):
+        return k
+    return None
 
 
 def roster_units(page: str, start: int, end: int) -> list[tuple[int, int]]:

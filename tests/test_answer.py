@@ -15,6 +15,9 @@ MINUTES = (
     "La Direction précise les durées pertinentes : environ 15 minutes par EDO "
     "(20 minutes pour les agences menant l'XP MSA) et environ 45 minutes à 1 heure par EDA.\n\n"
     "Un bilan des entretiens sera présenté chaque trimestre en réunion CSE.\n\n"
+    "## Orientations\n\n"
+    "Sur les 3 premières semaines de janvier on estime les orientations des inscrits vers :\n\n"
+    "- France Travail : 80%\n- MLI : 15%\n- Cap emploi : 2%\n- Conseils départementaux : 3%\n\n"
     "## Sous-traitance\n\n"
     "1,5 millions d'euros pour sous traiter à un opérateur privé l'amplification des horaires "
     "d'ouverture du 3995 du lundi au samedi.\n\n"
@@ -116,3 +119,19 @@ def test_a_quote_without_lead_keeps_the_words_after_the_question(pipe) -> None: 
     # The answer follows the question's words at the end of a long sentence.
     ans = pipe.ask("Quel terme le rapport préfère-t-il pour la suspension de l'allocation ?")
     assert not ans.abstained and "remobilisation" in ans.answer, ans.answer
+
+
+def test_each_list_item_reads_with_its_intro(pipe) -> None:  # type: ignore[no-untyped-def]
+    # Not the first item (joined to the intro line), but the item the question names;
+    # quoted with the intro, and no "voir aussi" carrying another figure.
+    ans = pipe.ask("Quelle part des inscrits a été orientée vers les missions locales en janvier ?")
+    assert ans.answer.startswith("15%"), ans.answer
+    assert "orientations des inscrits vers" in ans.citations[0].quote
+    assert all("80%" not in c.quote or "15%" in c.quote for c in ans.citations), ans.citations
+
+
+def test_national_question_is_not_answered_by_a_regional_cse(pipe) -> None:  # type: ignore[no-untyped-def]
+    ans = pipe.ask("Au niveau national, quelle part des inscrits est orientée vers Cap emploi ?")
+    assert ans.abstained, ans.answer
+    ans = pipe.ask("En Occitanie, quelle part des inscrits est orientée vers Cap emploi ?")
+    assert ans.answer.startswith("2%"), ans.answer
