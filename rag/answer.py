@@ -217,7 +217,8 @@ def question_intent(question: str) -> Intent:
     pinned = tuple(dict.fromkeys(_YEAR_RE.findall(q_years)))
     union = next((u for u in UNIONS if re.search(rf"(?<![\w-]){re.escape(u)}(?![\w-])", q)), "")
     national = bool(re.search(r"\bnational(?:e|ement)?\b|\bfrance enti[eè]re\b", q, re.I))
-    ctx = {"meeting": meeting, "period": period, "union": union, "national": national}
+    ctx: dict[str, Any] = {"meeting": meeting, "period": period, "union": union,
+                           "national": national}
     if _DEF_Q.search(q):
         acr = re.findall(r"\b[A-Z][A-Z0-9]{1,}[a-z]?\b", q)
         return Intent("definition", pinned=pinned, meeting=meeting, subject=acr[-1] if acr else "",
@@ -689,9 +690,9 @@ class ExtractiveAnswerer:
         if len(re.findall(r"\w+", text)) < 8 and page and page[start:end] == text:
             prev = sentence_spans(page, max(0, start - 600), start)
             spans = prev + [(start, end)]
-            intro = _list_intro(page, spans, len(spans) - 1)
-            if intro is not None:  # "… des inscrits vers :\n\n- France Travail : 80%\n- MLI : 15%"
-                start = spans[intro][0]
+            lead_in = _list_intro(page, spans, len(spans) - 1)
+            if lead_in is not None:  # "… des inscrits vers :\n\n- France Travail : 80%\n- MLI : 15%"
+                start = spans[lead_in][0]
                 text = page[start:end]
             elif prev:
                 gap = page[prev[-1][1]:start]
