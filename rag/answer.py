@@ -587,8 +587,11 @@ class ExtractiveAnswerer:
             if counted and intent.unit == "count":
                 forms = [counted] + [set(f) for k, fs in self.index.glossary.concepts(question)
                                      if counted & set(k) for f in fs]
+                # "20 minutes pour les agences" counts minutes, not agences.
                 qs = [x for x in qs if any(
-                    f <= set(analyze(text[x.start:x.end + 40])) for f in forms)]
+                    f <= set(analyze(text[x.start:x.end + 40])) for f in forms)
+                    and not (_OTHER_UNIT_RE.match(text[x.end:])
+                             and not any(f <= set(analyze(text[x.end:x.end + 12])) for f in forms))]
             # The question's own numbers ("les horaires du 3995") are not its answer.
             qs = [x for x in qs if x.value not in _question_values(question)]
             if intent.unit == "€" and any(x.unit == "€" for x in qs):
@@ -744,6 +747,11 @@ def _qualifier(rest: str) -> str:
 # Adjectives before the noun a question counts or measures ("combien de nouveaux inscrits").
 _ADJ = (r"(?:(?:premi[eè]re?s?|nouv(?:eaux|elles?)|vrais|vraies|derni[eè]re?s?|autres|"
         r"petite?s|grande?s|anciens|anciennes)\s+)?")
+
+
+_OTHER_UNIT_RE = re.compile(
+    r"\s*(?:min(?:utes?)?\b|h\b|heures?\b|jours?\b|semaines?\b|mois\b|ans?\b|ann[ée]es?\b|"
+    r"%|€|euros?\b|points?\b|km\b|kilom)", re.I)
 
 
 def _counted(question: str) -> set[str]:

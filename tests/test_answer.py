@@ -135,3 +135,9 @@ def test_national_question_is_not_answered_by_a_regional_cse(pipe) -> None:  # t
     assert ans.abstained, ans.answer
     ans = pipe.ask("En Occitanie, quelle part des inscrits est orientée vers Cap emploi ?")
     assert ans.answer.startswith("2%"), ans.answer
+
+
+def test_a_count_is_not_a_figure_of_another_unit(pipe) -> None:  # type: ignore[no-untyped-def]
+    # "(20 minutes pour les agences menant l'XP MSA)": minutes, not a number of agences.
+    ans = pipe.ask("Combien d'agences mènent l'XP MSA ?")
+    assert ans.abstained, ans.answer
