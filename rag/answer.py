@@ -112,7 +112,7 @@ class Answer:
 @dataclass(frozen=True)
 class Intent:
     kind: AnswerKind
-    unit: str = ""  # for quantities: "%", "€", "count", "duration" or "" (any)
+    unit: str = ""  # quantities: "%", "€", "count", "duration" or "" (any); dates: "time" (hour)
     pinned: tuple[str, ...] = ()  # years the answer must agree with ("en 2024")
     meeting: str = ""  # a full date in the question ("au CSE du 30 janvier 2025"), ISO
     period: str = ""  # a month in the question ("en janvier 2025"): "2025-01"
@@ -152,6 +152,10 @@ FREQ_RE = re.compile(
     r"bimensuel(?:le)?s?|chaque (?:jour|semaine|mois|trimestre|semestre|ann[ée]e|an)|"
     rf"tou(?:te)?s les {_N}? ?(?:jours|semaines|mois|trimestres|ans|ann[ée]es)|"
     rf"{_N} fois par (?:jour|semaine|mois|trimestre|semestre|an|ann[ée]e))\b", re.I)
+_TIME_Q = re.compile(r"\b(?:[àa] quelle heure|[àa] partir de quelle heure|jusqu'[àa] quelle heure|"
+                     r"quels? (?:sont les )?horaires?|quelle heure)\b", re.I)
+TIME_RE = re.compile(r"\b\d{1,2}\s?[hH](?:\s?[0-5]\d)?(?![\w])"
+                     r"(?:\s?(?:[àa]|-|–)\s?\d{1,2}\s?[hH](?:\s?[0-5]\d)?(?![\w]))?")
 _ARTICLE_Q = re.compile(r"\bquel(?:le)? article\b|\barticles? (?:du code|de (?:la )?loi|[LRD]\.)", re.I)
 _DEF_Q = re.compile(
     r"\b(que (?:signifie|veut dire|d[ée]signe)|[àa] quoi correspond|c'est quoi|"
@@ -227,6 +231,8 @@ def question_intent(question: str) -> Intent:
         return Intent("article", pinned=pinned, **ctx)
     if _FREQ_Q.search(q):
         return Intent("frequency", pinned=pinned, **ctx)
+    if _TIME_Q.search(q):
+        return Intent("date", unit="time", pinned=pinned, **ctx)
     if _DATE_Q.search(q):
         return Intent("date", pinned=(), **ctx)
     if _QTY_Q.search(q):
@@ -605,6 +611,9 @@ class ExtractiveAnswerer:
             main = [x for x in qs if not (b := _bracket(text, x.start))
                     or set(analyze(b)) & q_terms - set(analyze(text[x.start:x.end + 12]))]
             return True, _lead_span(text, self._closest(main or qs, text, question))
+        if intent.kind == "date" and intent.unit == "time":  # "à quelle heure" -> "7h30 à 20h"
+            m = TIME_RE.search(text)
+            return (True, m.group(0)) if m else (False, "")
         if intent.kind == "date":
             dates = list(_DATE_EXPR.finditer(text))
             if not dates and not has_date(text):

@@ -20,7 +20,7 @@ MINUTES = (
     "- France Travail : 80%\n- MLI : 15%\n- Cap emploi : 2%\n- Conseils départementaux : 3%\n\n"
     "## Sous-traitance\n\n"
     "1,5 millions d'euros pour sous traiter à un opérateur privé l'amplification des horaires "
-    "d'ouverture du 3995 du lundi au samedi.\n\n"
+    "d'ouverture du 3995 du lundi au samedi de 7h30 à 20h.\n\n"
     "## Calendrier\n\n"
     "Les entretiens EDO par téléphone sont prolongés jusqu'à fin juin 2025, avec à partir de "
     "fin mars le questionnaire complété directement par l'usager.\n\n"
@@ -141,3 +141,8 @@ def test_a_count_is_not_a_figure_of_another_unit(pipe) -> None:  # type: ignore[
     # "(20 minutes pour les agences menant l'XP MSA)": minutes, not a number of agences.
     ans = pipe.ask("Combien d'agences mènent l'XP MSA ?")
     assert ans.abstained, ans.answer
+
+
+def test_what_time_is_answered_by_an_hour(pipe) -> None:  # type: ignore[no-untyped-def]
+    ans = pipe.ask("À quelle heure ouvre le 3995 du lundi au samedi ?")
+    assert ans.answer.startswith("7h30 à 20h"), ans.answer
