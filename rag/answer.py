@@ -272,7 +272,7 @@ def _unit_ok(q: Quantity, unit: str, text: str) -> bool:
         return q.unit not in ("%", "€")
     if unit == "duration":
         after = fold(text[q.end:q.end + 12])
-        return bool(re.match(r"\s*(min|h\b|heure|jour|semaine|mois|an)", after))
+        return bool(re.match(r"\s*(?:d'\s*|de\s+)?(min|h\b|heure|jour|semaine|mois|an)", after))
     return True
 
 
@@ -846,6 +846,11 @@ def _lead_span(text: str, q: Quantity) -> str:
     r0 = _RANGE_START_RE.search(text[max(0, start - 40):start])
     if r0:
         start = max(0, start - 40) + r0.start()
+    if re.search(r"aines?$", q.text):  # "près d'une dizaine d'années"
+        pre = re.search(r"(?:pr[èe]s d['’]\s*|environ\s+)?(?:une|des|quelques)\s+$",
+                        text[max(0, start - 24):start])
+        post = re.match(r"\s*(?:d['’]\s*|de\s+)[a-zàâçéèêëîïôûùüÿœ]+", text[end:])
+        return text[start - (len(pre.group(0)) if pre else 0):end + (post.end() if post else 0)]
     h = re.match(r"[hH](?:\d{2})?\b", text[end:])  # "15H00", "7h"
     if h:
         end += h.end()

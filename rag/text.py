@@ -227,6 +227,9 @@ NUMBER_WORDS = {
     "dix": 10, "onze": 11, "douze": 12, "treize": 13, "quatorze": 14, "quinze": 15, "seize": 16,
     "vingt": 20, "trente": 30, "quarante": 40, "cinquante": 50, "soixante": 60, "cent": 100,
     "mille": 1000,
+    # approximate: "une dizaine d'années", "une centaine d'agents"
+    "dizaine": 10, "dizaines": 10, "douzaine": 12, "quinzaine": 15, "vingtaine": 20,
+    "trentaine": 30, "cinquantaine": 50, "centaine": 100, "centaines": 100,
 }
 _NUMBER_WORD_RE = re.compile(
     r"(?<![\w-])(?P<word>%s)(?![\w-])"

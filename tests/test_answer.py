@@ -32,6 +32,8 @@ MINUTES = (
     "Toute personne inscrite jugée insuffisamment active au regard des nouvelles obligations "
     "d'activité hebdomadaire fixées par le contrat d'engagement risquera la radiation ou la "
     "suspension partielle de son allocation, le rapport préférant le terme de remobilisation.\n\n"
+    "## Données\n\n"
+    "On a déjà depuis près d'une dizaine d'années un lac de données dans l'établissement.\n\n"
     "## Objectifs\n\n"
     "La direction vise des gains d'efficacité d'ici 2027.\n\n"
     "## Réseau\n\n"
@@ -146,3 +148,8 @@ def test_a_count_is_not_a_figure_of_another_unit(pipe) -> None:  # type: ignore[
 def test_what_time_is_answered_by_an_hour(pipe) -> None:  # type: ignore[no-untyped-def]
     ans = pipe.ask("À quelle heure ouvre le 3995 du lundi au samedi ?")
     assert ans.answer.startswith("7h30 à 20h"), ans.answer
+
+
+def test_approximate_numbers_in_words(pipe) -> None:  # type: ignore[no-untyped-def]
+    ans = pipe.ask("Depuis combien de temps l'établissement a-t-il un lac de données ?")
+    assert ans.answer.startswith("près d'une dizaine d'années"), ans.answer
