@@ -699,14 +699,15 @@ class ExtractiveAnswerer:
         page = self.index.page_text(str(meta["source"]), meta.get("page"))
         # A very short sentence ("France Travail : 80%") is quoted with the line that
         # introduces it, when that line ends with ":" or "?" just above.
-        if len(re.findall(r"\w+", text)) < 8 and page and page[start:end] == text:
+        words = len(re.findall(r"\w+", text))
+        if words < 16 and page and page[start:end] == text:
             prev = sentence_spans(page, max(0, start - 600), start)
             spans = prev + [(start, end)]
             lead_in = _list_intro(page, spans, len(spans) - 1)
             if lead_in is not None:  # "… des inscrits vers :\n\n- France Travail : 80%\n- MLI : 15%"
                 start = spans[lead_in][0]
                 text = page[start:end]
-            elif prev:
+            elif prev and words < 8:
                 gap = page[prev[-1][1]:start]
                 intro = page[prev[-1][0]:prev[-1][1]]
                 if "\n\n" not in gap or re.search(r"[:?]\s*$", intro):
@@ -788,8 +789,15 @@ def _measured(question: str) -> set[str]:
 
 def _is_item(page: str, start: int) -> bool:
     """Whether the text at ``start`` is a list item ("- MLI : 15%", "• …", "2) …")."""
+    marker = r"[ \t]*(?:[-•*–]|\d{1,2}[.)])[ \t]*"
     line_start = page.rfind("\n", 0, start) + 1
-    return bool(re.fullmatch(r"\s*(?:[-•*–]|\d{1,2}[.)])\s*", page[line_start:start]))
+    if re.fullmatch(marker, page[line_start:start]):
+        return True
+    # PDF text often puts the bullet alone on the line above: "-\nun plan de formation…"
+    if page[line_start:start].strip() or line_start == 0:
+        return False
+    prev_start = page.rfind("\n", 0, line_start - 1) + 1
+    return bool(re.fullmatch(marker, page[prev_start:line_start - 1]))
 
 
 def _list_intro(page: str, spans: list[tuple[int, int]], j: int) -> int | None:
@@ -797,7 +805,8 @@ def _list_intro(page: str, spans: list[tuple[int, int]], j: int) -> int | None:
     if not _is_item(page, spans[j][0]):
         return None
     k = j - 1
-    while k >= 0 and _is_item(page, spans[k][0]):
+    while k >= 0 and (_is_item(page, spans[k][0])
+                      or re.fullmatch(r"\s*[-•*–]\s*", page[spans[k][0]:spans[k][1]])):
         k -= 1
     if k >= 0 and j - k <= 12 and page[spans[k][0]:spans[k][1]].rstrip().endswith(":"):
         return k

@@ -32,6 +32,11 @@ MINUTES = (
     "Toute personne inscrite jugée insuffisamment active au regard des nouvelles obligations "
     "d'activité hebdomadaire fixées par le contrat d'engagement risquera la radiation ou la "
     "suspension partielle de son allocation, le rapport préférant le terme de remobilisation.\n\n"
+    "## Expertise\n\n"
+    "Dans une agence où l'IA trie les candidatures, le cabinet a permis au CSE d'obtenir :\n-\n"
+    "une garantie écrite de non-suppression de postes,\n-\n"
+    "un plan de formation obligatoire pour les conseillers,\n-\n"
+    "un suivi des indicateurs de santé mentale.\n\n"
     "## Données\n\n"
     "On a déjà depuis près d'une dizaine d'années un lac de données dans l'établissement.\n\n"
     "## Objectifs\n\n"
@@ -153,3 +158,10 @@ def test_what_time_is_answered_by_an_hour(pipe) -> None:  # type: ignore[no-unty
 def test_approximate_numbers_in_words(pipe) -> None:  # type: ignore[no-untyped-def]
     ans = pipe.ask("Depuis combien de temps l'établissement a-t-il un lac de données ?")
     assert ans.answer.startswith("près d'une dizaine d'années"), ans.answer
+
+
+def test_list_with_bullets_on_their_own_line(pipe) -> None:  # type: ignore[no-untyped-def]
+    # PDF text: "-" alone on a line, the item on the next; the intro alone is no answer.
+    ans = pipe.ask("Quel plan le CSE a-t-il obtenu grâce au cabinet pour les conseillers ?")
+    assert "plan de formation obligatoire" in ans.answer, ans.answer
+    assert "permis au CSE d'obtenir" in ans.citations[0].quote
