@@ -631,16 +631,21 @@ class ExtractiveAnswerer:
             m = FREQ_RE.search(text)
             return (True, m.group(0)) if m else (False, "")
         if intent.kind == "person":
-            names = [m.group(0) for m in PERSON_RE.finditer(text)
-                     if not set(analyze(m.group(0))) <= set(analyze(question))
-                     and not any(fold(w) in _NOT_PEOPLE for w in m.group(0).split())]
+            people = [m for m in PERSON_RE.finditer(text)
+                      if not set(analyze(m.group(0))) <= set(analyze(question))
+                      and not any(fold(w) in _NOT_PEOPLE for w in m.group(0).split())]
             # "Qui est le DGARH ?" is not answered by "Caroline COMTE, Directrice du programme".
             roles = [set(analyze(m.group(0) + _qualifier(question[m.end():])))
                      for m in _PERSON_ROLE.finditer(question)]
             own = set(analyze(text))
             if roles and not any(r <= own for r in roles):
                 return False, ""
-            return (True, names[0]) if names else (False, "")
+            # "Titulaires : A, B - Suppléants : C - Représentant.e Syndical.e : D": the names
+            # after the label the question asks for.
+            seg = _role_segment(text, roles)
+            if seg:
+                people = [m for m in people if seg[0] <= m.start() < seg[1]] or people
+            return (True, people[0].group(0)) if people else (False, "")
         if intent.kind == "entity":
             ents = self._rare_entities(_new_entities(text, question))
             return (True, self._pick_entity(ents, text, question)) if ents else (False, "")
@@ -762,6 +767,21 @@ _ADJ = (r"(?:(?:premi[eè]re?s?|nouv(?:eaux|elles?)|vrais|vraies|derni[eè]re?s?
 _OTHER_UNIT_RE = re.compile(
     r"\s*(?:min(?:utes?)?\b|h\b|heures?\b|jours?\b|semaines?\b|mois\b|ans?\b|ann[ée]es?\b|"
     r"%|€|euros?\b|points?\b|km\b|kilom)", re.I)
+
+
+_LABEL_RE = re.compile(r"(?:^|(?<=\s[-–]\s))([A-Za-zÀ-ÿ][\w.’' ]{2,40}?)\s*:\s")
+
+
+def _role_segment(text: str, roles: list[set[str]]) -> tuple[int, int] | None:
+    """The stretch of ``text`` after the inline label ("Suppléants :") naming a role
+    the question asks for, up to the next label."""
+    labels = list(_LABEL_RE.finditer(text))
+    for i, m in enumerate(labels):
+        terms = set(analyze(m.group(1)))
+        if any(r and r <= terms for r in roles):
+            end = labels[i + 1].start() if i + 1 < len(labels) else len(text)
+            return m.end(), end
+    return None
 
 
 def _counted(question: str) -> set[str]:

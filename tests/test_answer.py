@@ -37,6 +37,8 @@ MINUTES = (
     "une garantie écrite de non-suppression de postes,\n-\n"
     "un plan de formation obligatoire pour les conseillers,\n-\n"
     "un suivi des indicateurs de santé mentale.\n\n"
+    "Élus au CSE Occitanie - Titulaires : Anne MARTIN, Paul DURAND - Suppléants : Marc PETIT "
+    "- Représentant.e Syndical.e : Julie BERNARD\n\n"
     "## Données\n\n"
     "On a déjà depuis près d'une dizaine d'années un lac de données dans l'établissement.\n\n"
     "## Objectifs\n\n"
@@ -165,3 +167,10 @@ def test_list_with_bullets_on_their_own_line(pipe) -> None:  # type: ignore[no-u
     ans = pipe.ask("Quel plan le CSE a-t-il obtenu grâce au cabinet pour les conseillers ?")
     assert "plan de formation obligatoire" in ans.answer, ans.answer
     assert "permis au CSE d'obtenir" in ans.citations[0].quote
+
+
+def test_inline_roster_gives_the_name_after_the_role_asked(pipe) -> None:  # type: ignore[no-untyped-def]
+    ans = pipe.ask("Qui est le représentant syndical au CSE Occitanie ?")
+    assert ans.answer.startswith("Julie BERNARD"), ans.answer
+    ans = pipe.ask("Qui est suppléant au CSE Occitanie ?")
+    assert ans.answer.startswith("Marc PETIT"), ans.answer
