@@ -249,6 +249,9 @@ def question_intent(question: str) -> Intent:
         return Intent("quantity", unit, pinned, **ctx)
     if _PERSON_Q.search(q) and (_PERSON_ROLE.search(q) or re.match(r"^\s*qui\b", q, re.I)):
         return Intent("person", pinned=pinned, **ctx)
+    if re.match(r"^\s*(?:quel|quelle|quels|quelles)\s+(?:suppl[ée]ant|titulaire|d[ée]l[ée]gu[ée]|"
+                r"secr[ée]taire|pr[ée]sident|directeur|directrice|repr[ée]sentant|tr[ée]sori)", q, re.I):
+        return Intent("person", pinned=pinned, **ctx)  # "Quel suppléant siège à …"
     if _ENTITY_Q.search(q):
         return Intent("entity", pinned=pinned, **ctx)
     return Intent("statement", pinned=pinned, **ctx)
@@ -645,6 +648,12 @@ class ExtractiveAnswerer:
             seg = _role_segment(text, roles)
             if seg:
                 people = [m for m in people if seg[0] <= m.start() < seg[1]] or people
+            # "Edmond D'OVIDIO (Com éco), Dimitri MAGNIER (CSSCTC)": the bracket after a
+            # name says where that person sits.
+            q_terms = self._with_glossary(question)
+            people = sorted(people, key=lambda m: not (
+                (b := re.match(r"\s*\(([^()]{2,40})\)", text[m.end():]))
+                and set(analyze(b.group(1))) <= q_terms))
             return (True, people[0].group(0)) if people else (False, "")
         if intent.kind == "entity":
             ents = self._rare_entities(_new_entities(text, question))
@@ -660,6 +669,16 @@ class ExtractiveAnswerer:
             m2 = re.search(r"\(([^()]{6,120})\)", text)
             return (bool(m or m2), "")
         return True, ""
+
+    def _with_glossary(self, question: str) -> set[str]:
+        """The question's terms and the single-word forms of its glossary concepts
+        ("commission santé sécurité et conditions de travail centrale" -> "cssctc")."""
+        terms = set(analyze(question, keep_question_words=False))
+        for key, forms in self.index.glossary.concepts(question):
+            terms |= set(key)
+            for f in forms:
+                terms |= set(f)
+        return terms
 
     def _rare_entities(self, ents: list[tuple[int, str, bool]]) -> list[tuple[int, str, bool]]:
         """Names with a word found in under a tenth of the passages ("Office 365",

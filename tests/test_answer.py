@@ -37,7 +37,8 @@ MINUTES = (
     "une garantie écrite de non-suppression de postes,\n-\n"
     "un plan de formation obligatoire pour les conseillers,\n-\n"
     "un suivi des indicateurs de santé mentale.\n\n"
-    "Élus au CSE Occitanie - Titulaires : Anne MARTIN, Paul DURAND - Suppléants : Marc PETIT "
+    "Élus au CSE Occitanie - Titulaires : Anne MARTIN, Paul DURAND - Suppléants : Marc PETIT, "
+    "Léa ROUX (Com éco), Hugo BLANC (CSSCT) "
     "- Représentant.e Syndical.e : Julie BERNARD\n\n"
     "## Données\n\n"
     "On a déjà depuis près d'une dizaine d'années un lac de données dans l'établissement.\n\n"
@@ -174,3 +175,10 @@ def test_inline_roster_gives_the_name_after_the_role_asked(pipe) -> None:  # typ
     assert ans.answer.startswith("Julie BERNARD"), ans.answer
     ans = pipe.ask("Qui est suppléant au CSE Occitanie ?")
     assert ans.answer.startswith("Marc PETIT"), ans.answer
+
+
+def test_which_substitute_sits_on_which_commission(pipe) -> None:  # type: ignore[no-untyped-def]
+    ans = pipe.ask("Quel suppléant au CSE Occitanie siège à la commission économique ?")
+    assert ans.answer.startswith("Léa ROUX"), ans.answer
+    ans = pipe.ask("Quel suppléant siège à la commission santé sécurité et conditions de travail ?")
+    assert ans.answer.startswith("Hugo BLANC"), ans.answer
