@@ -235,7 +235,9 @@ def question_intent(question: str) -> Intent:
         return Intent("date", unit="time", pinned=pinned, **ctx)
     if _DATE_Q.search(q):
         return Intent("date", pinned=(), **ctx)
-    if _QTY_Q.search(q):
+    # "Sur quelle prime … ?" asks which bonus, not how much.
+    which_bonus = re.search(r"\bquel(?:le)?s?\s+(?:primes?|indemnit[ée]s?|gratifications?)\b", q, re.I)
+    if _QTY_Q.search(q) and not (which_bonus and not re.search(r"\b(?:combien|montant)\b", q, re.I)):
         if _PCT_Q.search(q):
             unit = "%"
         elif _DUR_Q.search(q):

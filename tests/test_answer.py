@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer import _lead_span, _new_entities
+from rag.answer import _lead_span, _new_entities, question_intent
 from rag.text import extract_quantities
 from tests.conftest import make_pipeline
 
@@ -182,3 +182,16 @@ def test_which_substitute_sits_on_which_commission(pipe) -> None:  # type: ignor
     assert ans.answer.startswith("Léa ROUX"), ans.answer
     ans = pipe.ask("Quel suppléant siège à la commission santé sécurité et conditions de travail ?")
     assert ans.answer.startswith("Hugo BLANC"), ans.answer
+
+
+@pytest.mark.parametrize(("question", "kind", "unit"), [
+    ("Sur quelle prime les avances ont-elles été restreintes ?", "statement", ""),
+    ("Quel est le montant de la prime de fin d'année ?", "quantity", "€"),
+    ("Combien de primes ont été versées ?", "quantity", "count"),
+    ("À quel rythme se tiennent les réunions ?", "frequency", ""),
+    ("À quelle heure ouvre la plateforme ?", "date", "time"),
+    ("Quel suppléant siège à la commission économique ?", "person", ""),
+])
+def test_what_the_question_asks(question: str, kind: str, unit: str) -> None:
+    intent = question_intent(question)
+    assert (intent.kind, intent.unit) == (kind, unit)
