@@ -242,7 +242,9 @@ def question_intent(question: str) -> Intent:
             unit = "%"
         elif _DUR_Q.search(q):
             unit = "duration"
-        elif _EUR_Q.search(q) and not _CHANGE_Q.search(q):
+        elif (_EUR_Q.search(q) and not _CHANGE_Q.search(q)
+              and not re.search(r"\bcombien\s+(?:de|d['’])\s*(?:primes|indemnit[ée]s|gratifications)\b",
+                                q, re.I)):  # "combien de primes" counts them
             unit = "€"
         elif re.search(r"\bcombien\s+(?:de|d')|\bnombre\b", q, re.I):
             unit = "count"
