@@ -223,9 +223,11 @@ def question_intent(question: str) -> Intent:
     national = bool(re.search(r"\bnational(?:e|ement)?\b|\bfrance enti[eè]re\b", q, re.I))
     ctx: dict[str, Any] = {"meeting": meeting, "period": period, "union": union,
                            "national": national}
-    if _DEF_Q.search(q):
-        acr = re.findall(r"\b[A-Z][A-Z0-9]{1,}[a-z]?\b", q)
-        return Intent("definition", pinned=pinned, meeting=meeting, subject=acr[-1] if acr else "",
+    if d := _DEF_Q.search(q):
+        # "Que signifie MSA dans le compte rendu du CSE ?": the acronym after the verb.
+        acr = (re.findall(r"\b[A-Z][A-Z0-9]{1,}[a-z]?\b", q[d.end():])
+               or re.findall(r"\b[A-Z][A-Z0-9]{1,}[a-z]?\b", q)[-1:])
+        return Intent("definition", pinned=pinned, meeting=meeting, subject=acr[0] if acr else "",
                       national=national)
     if _ARTICLE_Q.search(q):
         return Intent("article", pinned=pinned, **ctx)

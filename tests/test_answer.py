@@ -191,7 +191,10 @@ def test_which_substitute_sits_on_which_commission(pipe) -> None:  # type: ignor
     ("À quel rythme se tiennent les réunions ?", "frequency", ""),
     ("À quelle heure ouvre la plateforme ?", "date", "time"),
     ("Quel suppléant siège à la commission économique ?", "person", ""),
+    ("Que signifie MSA dans le compte rendu du CSE Occitanie ?", "definition", ""),
 ])
 def test_what_the_question_asks(question: str, kind: str, unit: str) -> None:
     intent = question_intent(question)
     assert (intent.kind, intent.unit) == (kind, unit)
+    if kind == "definition":
+        assert intent.subject == "MSA"  # the acronym asked about, not the CSE after it
