@@ -239,6 +239,9 @@ def question_intent(question: str) -> Intent:
         return Intent("date", pinned=(), **ctx)
     # "Sur quelle prime … ?" asks which bonus, not how much.
     which_bonus = re.search(r"\bquel(?:le)?s?\s+(?:primes?|indemnit[ée]s?|gratifications?)\b", q, re.I)
+    # "En Occitanie, qui a la main pour allonger la durée … ?" asks who, not how long.
+    if re.search(r"(?:^|,\s*)qui\b", q, re.I) and not re.search(r"\bcombien\b", q, re.I):
+        return Intent("person", pinned=pinned, **ctx)
     if _QTY_Q.search(q) and not (which_bonus and not re.search(r"\b(?:combien|montant)\b", q, re.I)):
         if _PCT_Q.search(q):
             unit = "%"
@@ -660,6 +663,11 @@ class ExtractiveAnswerer:
             people = sorted(people, key=lambda m: not (
                 (b := re.match(r"\s*\(([^()]{2,40})\)", text[m.end():]))
                 and set(analyze(b.group(1))) <= q_terms))
+            if not people and not roles:
+                # "qui a la main …" may be answered by a body: "Possibilité à la main des ELD"
+                acronyms = [e for e in self._rare_entities(_new_entities(text, question))
+                            if re.fullmatch(r"[A-Z][A-Z0-9]{1,}", e[1])]
+                return (True, self._pick_entity(acronyms, text, question)) if acronyms else (False, "")
             return (True, people[0].group(0)) if people else (False, "")
         if intent.kind == "entity":
             ents = self._rare_entities(_new_entities(text, question))

@@ -18,6 +18,7 @@ MINUTES = (
     "## Orientations\n\n"
     "Sur les 3 premières semaines de janvier on estime les orientations des inscrits vers :\n\n"
     "- France Travail : 80%\n- MLI : 15%\n- Cap emploi : 2%\n- Conseils départementaux : 3%\n\n"
+    "Possibilité à la main des ELD d'augmenter la durée des entretiens de démarrage.\n\n"
     "## Sous-traitance\n\n"
     "1,5 millions d'euros pour sous traiter à un opérateur privé l'amplification des horaires "
     "d'ouverture du 3995 du lundi au samedi de 7h30 à 20h.\n\n"
@@ -192,9 +193,15 @@ def test_which_substitute_sits_on_which_commission(pipe) -> None:  # type: ignor
     ("À quelle heure ouvre la plateforme ?", "date", "time"),
     ("Quel suppléant siège à la commission économique ?", "person", ""),
     ("Que signifie MSA dans le compte rendu du CSE Occitanie ?", "definition", ""),
+    ("En Occitanie, qui a la main pour allonger la durée des entretiens ?", "person", ""),
 ])
 def test_what_the_question_asks(question: str, kind: str, unit: str) -> None:
     intent = question_intent(question)
     assert (intent.kind, intent.unit) == (kind, unit)
     if kind == "definition":
         assert intent.subject == "MSA"  # the acronym asked about, not the CSE after it
+
+
+def test_who_may_be_answered_by_a_body(pipe) -> None:  # type: ignore[no-untyped-def]
+    ans = pipe.ask("Qui a la main pour augmenter la durée des entretiens de démarrage ?")
+    assert ans.answer.startswith("ELD"), ans.answer
