@@ -543,6 +543,13 @@ class ExtractiveAnswerer:
                 intro = _list_intro(page, spans, j)
                 if intro is not None:
                     own |= span_terms[intro]
+                elif _is_item(page, a) and all(_is_item(page, x) for x, _ in spans[:j]):
+                    # the list began in the previous passage: its intro is on the page
+                    before = sentence_spans(page, max(0, spans[0][0] - 600), spans[0][0])
+                    k = _list_intro(page, before + spans[:j + 1], len(before) + j)
+                    if k is not None:
+                        intro = k
+                        own |= set(analyze(page[before[k][0]:before[k][1]]))
                 in_own = {t for t in weights if has(t, own)}
                 in_ctx = {t for t in weights if t not in in_own
                           and (has(t, near) or has(t, section_terms))}
@@ -611,7 +618,8 @@ class ExtractiveAnswerer:
                     and not (_OTHER_UNIT_RE.match(text[x.end:])
                              and not any(f <= set(analyze(text[x.end:x.end + 12])) for f in forms))]
             # The question's own numbers ("les horaires du 3995") are not its answer.
-            qs = [x for x in qs if x.value not in _question_values(question)]
+            # ("les 3 premières semaines" does not rule out "3%": same number, other unit)
+            qs = [x for x in qs if (x.value, x.unit) not in _question_values(question)]
             if intent.unit == "€" and any(x.unit == "€" for x in qs):
                 qs = [x for x in qs if x.unit == "€"]  # "9 M€ … 600 000 prospections"
             if not qs:
@@ -883,9 +891,9 @@ def roster_units(page: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 @lru_cache(maxsize=256)
-def _question_values(question: str) -> frozenset[float]:
-    """The numbers a question itself names (read once per question, not per sentence)."""
-    return frozenset(x.value for x in extract_quantities(question))
+def _question_values(question: str) -> frozenset[tuple[float, str]]:
+    """The numbers a question itself names, with their units (read once per question)."""
+    return frozenset((x.value, x.unit) for x in extract_quantities(question))
 
 
 def _bracket(text: str, pos: int) -> str:

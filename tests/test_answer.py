@@ -205,3 +205,9 @@ def test_what_the_question_asks(question: str, kind: str, unit: str) -> None:
 def test_who_may_be_answered_by_a_body(pipe) -> None:  # type: ignore[no-untyped-def]
     ans = pipe.ask("Qui a la main pour augmenter la durée des entretiens de démarrage ?")
     assert ans.answer.startswith("ELD"), ans.answer
+
+
+def test_the_questions_number_in_another_unit_may_be_the_answer(pipe) -> None:  # type: ignore[no-untyped-def]
+    # "les 3 premières semaines" in the question does not rule out "3%".
+    ans = pipe.ask("Quelle part des inscrits va vers les départements sur les 3 premières semaines ?")
+    assert ans.answer.startswith("3%"), ans.answer
