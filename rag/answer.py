@@ -112,7 +112,7 @@ class Answer:
 @dataclass(frozen=True)
 class Intent:
     kind: AnswerKind
-    unit: str = ""  # quantities: "%", "€", "count", "duration" or "" (any); dates: "time" (hour)
+    unit: str = ""  # quantities: "%", "€", "count", "duration", "age" or "" (any); dates: "time"
     pinned: tuple[str, ...] = ()  # years the answer must agree with ("en 2024")
     meeting: str = ""  # a full date in the question ("au CSE du 30 janvier 2025"), ISO
     period: str = ""  # a month in the question ("en janvier 2025"): "2025-01"
@@ -242,6 +242,8 @@ def question_intent(question: str) -> Intent:
     # "En Occitanie, qui a la main pour allonger la durée … ?" asks who, not how long.
     if re.search(r"(?:^|,\s*)qui\b", q, re.I) and not re.search(r"\bcombien\b", q, re.I):
         return Intent("person", pinned=pinned, **ctx)
+    if re.search(r"\bquel [âa]ge\b|\b[âa]g[ée]e?s? de combien\b", q, re.I):
+        return Intent("quantity", "age", pinned, **ctx)
     if _QTY_Q.search(q) and not (which_bonus and not re.search(r"\b(?:combien|montant)\b", q, re.I)):
         if _PCT_Q.search(q):
             unit = "%"
@@ -282,6 +284,8 @@ def _unit_ok(q: Quantity, unit: str, text: str) -> bool:
         return q.unit == "€" or (q.value >= 1000 and "euro" in fold(text))
     if unit == "count":
         return q.unit not in ("%", "€")
+    if unit == "age":  # "quel âge ?" -> "59 ans"
+        return bool(re.match(r"\s*ans\b", text[q.end:q.end + 6]))
     if unit == "duration":
         after = fold(text[q.end:q.end + 12])
         return bool(re.match(r"\s*(?:d'\s*|de\s+)?(min|h\b|heure|jour|semaine|mois|an)", after))
@@ -531,6 +535,7 @@ class ExtractiveAnswerer:
             # The document's title, union and instance answer "au CSEC", "selon le SNAP"…
             section_terms = set(analyze(section)) | set(analyze(context_meta))
             chunk_terms = set(analyze(node.text))
+            lead_terms: set[str] | None = None  # the page just before the passage
             span_terms = [set(analyze(page[a:b])) for a, b in spans]
             starts = [a for a, _ in spans]
             for a, b in units:
@@ -588,9 +593,13 @@ class ExtractiveAnswerer:
                                           or intent.period[:4] in around):
                     pinned_ok = False
                 # Places and names the question pins ("en Île-de-France") must be in the
-                # passage or its document's title, instance or section.
+                # passage or its document's title, instance or section, or earlier on the
+                # page ("le film de Ken Loach" … "Daniel Blake, un menuisier de 59 ans").
                 if names and not all(n <= chunk_terms or n <= section_terms for n in names):
-                    pinned_ok = False
+                    if lead_terms is None:
+                        lead_terms = set(_terms(page[max(0, base - 6000):base]))
+                    if not all(n <= chunk_terms | section_terms | lead_terms for n in names):
+                        pinned_ok = False
                 dense = hit.dense if hit.dense is not None else 0.0
                 score = (0.6 * coverage + 0.15 * (1.0 if fits else 0.0) + 0.1 / (1 + rank)
                          + 0.15 * max(0.0, (dense - 0.75) / 0.2))
@@ -888,6 +897,12 @@ def roster_units(page: str, start: int, end: int) -> list[tuple[int, int]]:
         if b > a:
             out.append((a, b))
     return out
+
+
+@lru_cache(maxsize=1024)
+def _terms(text: str) -> frozenset[str]:
+    """Analysed terms of a long stretch of page (cached: the same pages come back)."""
+    return frozenset(analyze(text))
 
 
 @lru_cache(maxsize=256)

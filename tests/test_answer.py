@@ -51,11 +51,23 @@ MINUTES = (
 )
 
 
+# A name the question pins ("Ken Loach") said pages before the answer, in another passage.
+FILM = (
+    "# Précaires sous plateforme\n\n"
+    "Julie, allocataire, pense au film de Ken Loach sur les guichets sociaux.\n\n"
+    + "".join(f"## Partie {i}\n\nLe paragraphe {i} parle de la réforme numéro {i} et de ses "
+              f"conséquences pour les usagers du département {i}.\n\n" for i in range(1, 30))
+    + "## Résumé du film\n\nDaniel Blake, un menuisier anglais de 59 ans, doit demander "
+      "des aides sociales pour la première fois.\n"
+)
+
+
 @pytest.fixture(scope="module")
 def pipe(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     root = tmp_path_factory.mktemp("answer")
     (root / "docs").mkdir()
     (root / "docs" / "cr.md").write_text(MINUTES, encoding="utf-8")
+    (root / "docs" / "film.md").write_text(FILM, encoding="utf-8")
     p = make_pipeline(root / "idx")
     p.build(root / "docs")
     return p
@@ -194,6 +206,7 @@ def test_which_substitute_sits_on_which_commission(pipe) -> None:  # type: ignor
     ("Quel suppléant siège à la commission économique ?", "person", ""),
     ("Que signifie MSA dans le compte rendu du CSE Occitanie ?", "definition", ""),
     ("En Occitanie, qui a la main pour allonger la durée des entretiens ?", "person", ""),
+    ("Quel âge a Daniel Blake ?", "quantity", "age"),
 ])
 def test_what_the_question_asks(question: str, kind: str, unit: str) -> None:
     intent = question_intent(question)
@@ -211,3 +224,8 @@ def test_the_questions_number_in_another_unit_may_be_the_answer(pipe) -> None:  
     # "les 3 premières semaines" in the question does not rule out "3%".
     ans = pipe.ask("Quelle part des inscrits va vers les départements sur les 3 premières semaines ?")
     assert ans.answer.startswith("3%"), ans.answer
+
+
+def test_how_old_and_a_name_said_earlier_on_the_page(pipe) -> None:  # type: ignore[no-untyped-def]
+    ans = pipe.ask("Quel âge a Daniel Blake, le menuisier du film de Ken Loach ?")
+    assert ans.answer.startswith("59 ans"), ans.answer
