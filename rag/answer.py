@@ -56,7 +56,7 @@ ABSTAIN_MESSAGE = "Je ne trouve pas cette information dans les documents indexé
 LEAD_SEP = " — "
 
 AnswerKind = Literal["quantity", "date", "frequency", "person", "entity", "article", "definition",
-                     "statement"]
+                     "contact", "statement"]
 
 
 @dataclass
@@ -152,6 +152,10 @@ FREQ_RE = re.compile(
     r"bimensuel(?:le)?s?|chaque (?:jour|semaine|mois|trimestre|semestre|ann[ée]e|an)|"
     rf"tou(?:te)?s les {_N}? ?(?:jours|semaines|mois|trimestres|ans|ann[ée]es)|"
     rf"{_N} fois par (?:jour|semaine|mois|trimestre|semestre|an|ann[ée]e))\b", re.I)
+_CONTACT_Q = re.compile(r"\b(?:adresse (?:e-?)?mail|e-?mail|courriel|adresse [ée]lectronique|"
+                        r"num[ée]ro de t[ée]l[ée]phone)\b", re.I)
+EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+PHONE_RE = re.compile(r"(?<!\d)0\d(?:[ .]?\d{2}){4}(?!\d)|\b39\d\d\b")
 _TIME_Q = re.compile(r"\b(?:[àa] quelle heure|[àa] partir de quelle heure|jusqu'[àa] quelle heure|"
                      r"quels? (?:sont les )?horaires?|quelle heure)\b", re.I)
 TIME_RE = re.compile(r"\b\d{1,2}\s?[hH](?:\s?[0-5]\d)?(?![\w])"
@@ -231,6 +235,9 @@ def question_intent(question: str) -> Intent:
                       national=national)
     if _ARTICLE_Q.search(q):
         return Intent("article", pinned=pinned, **ctx)
+    if _CONTACT_Q.search(q):
+        return Intent("contact", unit="phone" if re.search(r"t[ée]l[ée]phone", q, re.I) else "email",
+                      pinned=pinned, **ctx)
     if _FREQ_Q.search(q):
         return Intent("frequency", pinned=pinned, **ctx)
     if _TIME_Q.search(q):
@@ -430,7 +437,7 @@ class ExtractiveAnswerer:
         if not usable:
             why = "aucun passage ne donne " + {
                 "quantity": "de chiffre de ce type", "date": "de date", "person": "de nom",
-                "frequency": "de fréquence",
+                "frequency": "de fréquence", "contact": "d'adresse ni de numéro",
                 "entity": "de nom", "article": "de référence d'article",
                 "definition": "de définition", "statement": "de réponse",
             }[intent.kind]
@@ -516,7 +523,7 @@ class ExtractiveAnswerer:
             if node.metadata.get("roster"):
                 # A list of elected members answers "qui est …" only, one role at a time:
                 # "VOTRE DELEGUE REGIONAL\n\nJean Luc BONNET".
-                if intent.kind != "person":
+                if intent.kind not in ("person", "contact"):
                     continue
                 spans = roster_units(page, base, base + len(node.text))
                 units = list(spans)
@@ -656,6 +663,9 @@ class ExtractiveAnswerer:
                     r"(?:partir|depuis|d[èe]s)\s+(?:du |de |d'|le |la )?(?:fin |d[ée]but |mi-)?$",
                     text[max(0, m.start() - 25):m.start()])] or pick
             return True, pick[0].group(0) if pick else ""
+        if intent.kind == "contact":  # "syndicat.snap@francetravail.fr", "06 12 34 56 78"
+            m = (PHONE_RE if intent.unit == "phone" else EMAIL_RE).search(text)
+            return (True, m.group(0).rstrip(".")) if m else (False, "")
         if intent.kind == "frequency":
             m = FREQ_RE.search(text)
             return (True, m.group(0)) if m else (False, "")

@@ -41,6 +41,7 @@ MINUTES = (
     "Élus au CSE Occitanie - Titulaires : Anne MARTIN, Paul DURAND - Suppléants : Marc PETIT, "
     "Léa ROUX (Com éco), Hugo BLANC (CSSCT) "
     "- Représentant.e Syndical.e : Julie BERNARD\n\n"
+    "VOTRE DELEGUE REGIONAL\n\nJean Luc BONNET\n\njl.bonnet@francetravail.fr\n\n"
     "## Données\n\n"
     "On a déjà depuis près d'une dizaine d'années un lac de données dans l'établissement.\n\n"
     "## Objectifs\n\n"
@@ -207,6 +208,8 @@ def test_which_substitute_sits_on_which_commission(pipe) -> None:  # type: ignor
     ("Que signifie MSA dans le compte rendu du CSE Occitanie ?", "definition", ""),
     ("En Occitanie, qui a la main pour allonger la durée des entretiens ?", "person", ""),
     ("Quel âge a Daniel Blake ?", "quantity", "age"),
+    ("Quelle est l'adresse mail du délégué régional ?", "contact", "email"),
+    ("Jusqu'à quand les entretiens se feront-ils par téléphone ?", "date", ""),
 ])
 def test_what_the_question_asks(question: str, kind: str, unit: str) -> None:
     intent = question_intent(question)
@@ -229,3 +232,8 @@ def test_the_questions_number_in_another_unit_may_be_the_answer(pipe) -> None:  
 def test_how_old_and_a_name_said_earlier_on_the_page(pipe) -> None:  # type: ignore[no-untyped-def]
     ans = pipe.ask("Quel âge a Daniel Blake, le menuisier du film de Ken Loach ?")
     assert ans.answer.startswith("59 ans"), ans.answer
+
+
+def test_an_email_address_is_read_from_the_list_of_contacts(pipe) -> None:  # type: ignore[no-untyped-def]
+    ans = pipe.ask("Quelle est l'adresse mail du délégué régional ?")
+    assert ans.answer.startswith("jl.bonnet@francetravail.fr"), ans.answer
