@@ -513,6 +513,7 @@ class ExtractiveAnswerer:
 
         names = self._pinned_names(question)
         measured = _measured(question) if intent.kind == "quantity" else set()
+        q_ords = _ordinals(question)
 
         cands: list[_Cand] = []
         for rank, hit in enumerate(hits[: limit or self.max_passages]):
@@ -591,6 +592,12 @@ class ExtractiveAnswerer:
                 doc_date = str(node.metadata.get("doc_date") or "")
                 if intent.meeting and doc_date and doc_date != intent.meeting:
                     pinned_ok = False
+                # "la troisième vague" is not answered under "### Deuxième vague".
+                if q_ords:
+                    here = _ordinals(section + " " + around)
+                    # (numbers only: "première série de contrôles" = "Première vague")
+                    if here and not {n for n, _ in q_ords} & {n for n, _ in here}:
+                        pinned_ok = False
                 # "Au niveau national" is not answered by a regional CSE's own figures.
                 instance = str(node.metadata.get("instance") or "")
                 if (intent.national and re.match(r"CSE \w", instance)
@@ -908,6 +915,25 @@ def roster_units(page: str, start: int, end: int) -> list[tuple[int, int]]:
         if b > a:
             out.append((a, b))
     return out
+
+
+_ORDINAL_RE = re.compile(
+    r"\b(premi[eè]re?|1(?:[eè]re|er|re)|deuxi[eè]me|seconde?|2(?:nde?|[eè]me|e)|troisi[eè]me|"
+    r"3(?:[eè]me|e)|quatri[eè]me|4(?:[eè]me|e)|cinqui[eè]me|5(?:[eè]me|e))\s+"
+    r"(vagues?|phases?|[ée]tapes?|s[ée]ries?|tranches?|[ée]ditions?|sessions?)\b", re.I)
+_ORDINAL_VALUE = {"prem": 1, "1": 1, "deux": 2, "seco": 2, "2": 2, "troi": 3, "3": 3,
+                  "quat": 4, "4": 4, "cinq": 5, "5": 5}
+
+
+def _ordinals(text: str) -> frozenset[tuple[int, str]]:
+    """("2nde vague", "Deuxième vague") -> {(2, "vague")}: which wave, phase or step."""
+    out = set()
+    for m in _ORDINAL_RE.finditer(text):
+        word = fold(m.group(1))
+        n = _ORDINAL_VALUE.get(word[:4]) or _ORDINAL_VALUE.get(word[:1])
+        if n:
+            out.add((n, fold(m.group(2)).rstrip("s").replace("é", "e")))
+    return frozenset(out)
 
 
 @lru_cache(maxsize=1024)

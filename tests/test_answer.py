@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer import _lead_span, _new_entities, question_intent
+from rag.answer import _lead_span, _new_entities, _ordinals, question_intent
 from rag.text import extract_quantities
 from tests.conftest import make_pipeline
 
@@ -42,6 +42,8 @@ MINUTES = (
     "Léa ROUX (Com éco), Hugo BLANC (CSSCT) "
     "- Représentant.e Syndical.e : Julie BERNARD\n\n"
     "VOTRE DELEGUE REGIONAL\n\nJean Luc BONNET\n\njl.bonnet@francetravail.fr\n\n"
+    "## Contrôles\n\n### Première vague\n\n2 situations de détournement ont été modélisées.\n\n"
+    "### Deuxième vague\n\n4 situations de détournement ont été modélisées.\n\n"
     "## Données\n\n"
     "On a déjà depuis près d'une dizaine d'années un lac de données dans l'établissement.\n\n"
     "## Objectifs\n\n"
@@ -237,3 +239,15 @@ def test_how_old_and_a_name_said_earlier_on_the_page(pipe) -> None:  # type: ign
 def test_an_email_address_is_read_from_the_list_of_contacts(pipe) -> None:  # type: ignore[no-untyped-def]
     ans = pipe.ask("Quelle est l'adresse mail du délégué régional ?")
     assert ans.answer.startswith("jl.bonnet@francetravail.fr"), ans.answer
+
+
+def test_a_wave_the_documents_do_not_describe_is_declined(pipe) -> None:  # type: ignore[no-untyped-def]
+    ans = pipe.ask("Combien de situations de détournement ont été modélisées lors de la 2nde vague ?")
+    assert ans.answer.startswith("4 situations"), ans.answer
+    ans = pipe.ask("Combien de situations de détournement ont été modélisées lors de la troisième vague ?")
+    assert ans.abstained, ans.answer
+
+
+def test_ordinals() -> None:
+    assert _ordinals("la 2nde vague") == _ordinals("### Deuxième vague") == {(2, "vague")}
+    assert _ordinals("la troisième série") == {(3, "serie")}
