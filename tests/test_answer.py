@@ -44,6 +44,9 @@ MINUTES = (
     "VOTRE DELEGUE REGIONAL\n\nJean Luc BONNET\n\njl.bonnet@francetravail.fr\n\n"
     "## Contrôles\n\n### Première vague\n\n2 situations de détournement ont été modélisées.\n\n"
     "### Deuxième vague\n\n4 situations de détournement ont été modélisées.\n\n"
+    "## Partenariat\n\nNous interpellons la DG sur l'annonce, par voie de presse le 4 février, d'un "
+    "partenariat signé avec une entreprise privée. En réponse, la Direction nous garantit une "
+    "séance dédiée à l'IA.\n\n"
     "## Données\n\n"
     "On a déjà depuis près d'une dizaine d'années un lac de données dans l'établissement.\n\n"
     "## Objectifs\n\n"
@@ -251,3 +254,10 @@ def test_a_wave_the_documents_do_not_describe_is_declined(pipe) -> None:  # type
 def test_ordinals() -> None:
     assert _ordinals("la 2nde vague") == _ordinals("### Deuxième vague") == {(2, "vague")}
     assert _ordinals("la troisième série") == {(3, "serie")}
+
+
+def test_a_date_must_date_what_is_asked(pipe) -> None:  # type: ignore[no-untyped-def]
+    ans = pipe.ask("À quelle date le partenariat a-t-il été annoncé par voie de presse ?")
+    assert ans.answer.startswith("4 février"), ans.answer
+    ans = pipe.ask("À quelle date aura lieu la séance dédiée à l'IA promise par la Direction ?")
+    assert ans.abstained, ans.answer
