@@ -670,10 +670,18 @@ class ExtractiveAnswerer:
             # "… l'annonce, par voie de presse le 4 février, d'un partenariat …" does not date
             # "la séance dédiée à l'IA": the words around a date say what it dates.
             q_terms = self._with_glossary(question)
-            pick = [m for m in pick if set(analyze(" ".join(
-                text[:m.start()].split()[-DATE_SPAN:] + text[m.end():].split()[:DATE_SPAN]))) & q_terms]
+
+            def shared(m: re.Match[str], span: int) -> int:
+                return len(set(analyze(" ".join(text[:m.start()].split()[-span:]
+                                               + text[m.end():].split()[:span]))) & q_terms)
+
+            pick = [m for m in pick if shared(m, DATE_SPAN)]
             if not pick:
                 return False, ""
+            # "dès début 2024 et à être généralisé à l'ensemble du territoire à l'horizon
+            # 2027": the date whose nearest words are the question's.
+            best = max(shared(m, 6) for m in pick)
+            pick = [m for m in pick if shared(m, 6) == best]
             if len(pick) > 1 and re.search(r"partir de quand|depuis quand|d[èe]s quand", question, re.I):
                 pick = [m for m in pick if re.search(
                     r"(?:partir|depuis|d[èe]s)\s+(?:du |de |d'|le |la )?(?:fin |d[ée]but |mi-)?$",

@@ -47,6 +47,8 @@ MINUTES = (
     "## Partenariat\n\nNous interpellons la DG sur l'annonce, par voie de presse le 4 février, d'un "
     "partenariat signé avec une entreprise privée. En réponse, la Direction nous garantit une "
     "séance dédiée à l'IA.\n\n"
+    "## Réforme\n\nLa réforme du RSA est expérimentée dans 18 départements, a vocation à s'étendre "
+    "dès début 2024 et à être généralisée à l'ensemble du territoire à l'horizon 2027.\n\n"
     "## Données\n\n"
     "On a déjà depuis près d'une dizaine d'années un lac de données dans l'établissement.\n\n"
     "## Objectifs\n\n"
@@ -261,3 +263,8 @@ def test_a_date_must_date_what_is_asked(pipe) -> None:  # type: ignore[no-untype
     assert ans.answer.startswith("4 février"), ans.answer
     ans = pipe.ask("À quelle date aura lieu la séance dédiée à l'IA promise par la Direction ?")
     assert ans.abstained, ans.answer
+
+
+def test_of_two_dates_the_one_next_to_the_questions_words(pipe) -> None:  # type: ignore[no-untyped-def]
+    ans = pipe.ask("En quelle année la réforme du RSA doit-elle être étendue à toute la France ?")
+    assert ans.answer.startswith("2027"), ans.answer
