@@ -752,20 +752,27 @@ class ExtractiveAnswerer:
         return [e for e in ents
                 if min((self.index.df.get(t, 0) for t in analyze(e[1])), default=n) < max(2, 0.1 * n)]
 
-    @staticmethod
-    def _pick_entity(ents: list[tuple[int, str, bool]], text: str, question: str) -> str:
+    def _pick_entity(self, ents: list[tuple[int, str, bool]], text: str, question: str) -> str:
         """The name that answers "quel outil / quel nom / dans quel département": the one
-        nearest the question's own words in the sentence (preferably after them), a
-        «quoted» one on a tie."""
-        q_terms = set(analyze(question, keep_question_words=False))
+        nearest the question's words or their glossary forms in the sentence ("les
+        structures d'accompagnement des jeunes" = "missions locales"), preferably after
+        them, a «quoted» one on a tie."""
+        q_terms = self._with_glossary(question)
         words = [(m.start(), m.end()) for m in re.finditer(r"\w+", text)
                  if (toks := analyze(m.group(0))) and toks[0] in q_terms]
+        # A name that restates the question ("RSA" for "allocataires du RSA") does not answer it.
+        ents = [e for e in ents if not (re.fullmatch(r"[A-Z][A-Z0-9]+", e[1])
+                                        and set(analyze(e[1])) <= q_terms)] or ents
 
-        def key(e: tuple[int, str, bool]) -> tuple[int, bool]:
+        named = bool(_NAME_Q.search(question))
+
+        def key(e: tuple[int, str, bool]) -> tuple[bool, int, bool]:
             a, b = e[0], e[0] + len(e[1])
             outside = [(p, q) for p, q in words if q <= a or p >= b]
+            # "Sous quel nom …" is answered by a «quoted» name when there is one.
             # "Cap emploi «France Travail handicap»": a name usually follows what it names.
-            return (min((a - q if q <= a else 2 * (p - b) for p, q in outside), default=len(text)),
+            return (named and not e[2],
+                    min((a - q if q <= a else 2 * (p - b) for p, q in outside), default=len(text)),
                     not e[2])
 
         return min(ents, key=key)[1]
@@ -853,6 +860,8 @@ _OTHER_UNIT_RE = re.compile(
     r"%|€|euros?\b|points?\b|km\b|kilom)", re.I)
 
 
+_NAME_Q = re.compile(r"\b(?:quel nom|sous quel nom|comment s'appelle|comment (?:est|sont) (?:appel|nomm)|"
+                     r"quel (?:intitul|titre|slogan|terme))", re.I)
 _LABEL_RE = re.compile(r"(?:^|(?<=\s[-–]\s))([A-Za-zÀ-ÿ][\w.’' ]{2,40}?)\s*:\s")
 
 

@@ -49,6 +49,8 @@ MINUTES = (
     "séance dédiée à l'IA.\n\n"
     "## Réforme\n\nLa réforme du RSA est expérimentée dans 18 départements, a vocation à s'étendre "
     "dès début 2024 et à être généralisée à l'ensemble du territoire à l'horizon 2027.\n\n"
+    "Des algorithmes de scoring sont déjà utilisées par la CAF pour contrôler et sanctionner les "
+    "allocataires du RSA.\n\n"
     "## Données\n\n"
     "On a déjà depuis près d'une dizaine d'années un lac de données dans l'établissement.\n\n"
     "## Objectifs\n\n"
@@ -268,3 +270,16 @@ def test_a_date_must_date_what_is_asked(pipe) -> None:  # type: ignore[no-untype
 def test_of_two_dates_the_one_next_to_the_questions_words(pipe) -> None:  # type: ignore[no-untyped-def]
     ans = pipe.ask("En quelle année la réforme du RSA doit-elle être étendue à toute la France ?")
     assert ans.answer.startswith("2027"), ans.answer
+
+
+def test_the_name_after_the_glossary_form_of_the_questions_words(pipe) -> None:  # type: ignore[no-untyped-def]
+    # "structures d'accompagnement des jeunes" is how the glossary reads "missions locales".
+    ans = pipe.ask("Sous quel nom les structures d'accompagnement des jeunes devaient-elles devenir "
+                   "opérateurs du nouveau réseau ?")
+    assert ans.answer.startswith("France Travail jeunes"), ans.answer
+
+
+def test_an_acronym_restating_the_question_is_not_the_answer(pipe) -> None:  # type: ignore[no-untyped-def]
+    ans = pipe.ask("Quel organisme de prestations familiales se sert déjà d'algorithmes de notation "
+                   "pour contrôler les bénéficiaires du revenu de solidarité active ?")
+    assert ans.answer.startswith("CAF"), ans.answer
