@@ -72,12 +72,19 @@ FILM = (
 )
 
 
+# The national figure, in another union's minutes of another instance.
+CSEC = ("# Un CSEC chargé : compte rendu des élus CGT au CSEC\n\n"
+        "Selon les 1ères données, 76% des usager.es, suite à l'inscription, sont orienté.es vers "
+        "France Travail, 67% en parcours professionnel et 64% en modalités Guidé ou Suivi.\n")
+
+
 @pytest.fixture(scope="module")
 def pipe(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     root = tmp_path_factory.mktemp("answer")
     (root / "docs").mkdir()
     (root / "docs" / "cr.md").write_text(MINUTES, encoding="utf-8")
     (root / "docs" / "film.md").write_text(FILM, encoding="utf-8")
+    (root / "docs" / "csec.md").write_text(CSEC, encoding="utf-8")
     p = make_pipeline(root / "idx")
     p.build(root / "docs")
     return p
@@ -283,3 +290,19 @@ def test_an_acronym_restating_the_question_is_not_the_answer(pipe) -> None:  # t
     ans = pipe.ask("Quel organisme de prestations familiales se sert déjà d'algorithmes de notation "
                    "pour contrôler les bénéficiaires du revenu de solidarité active ?")
     assert ans.answer.startswith("CAF"), ans.answer
+
+
+def test_a_figure_followed_by_des_is_described_by_the_words_after_it(pipe) -> None:  # type: ignore[no-untyped-def]
+    ans = pipe.ask("Selon la CGT, quel est le taux d'orientation vers France Travail ?")
+    assert ans.answer.startswith("76%"), ans.answer  # not the 67% right after "France Travail,"
+    ans = pipe.ask("Selon la CGT, quel pourcentage se retrouve en modalités Guidé ou Suivi ?")
+    assert ans.answer.startswith("64%"), ans.answer
+
+
+def test_two_documents_disagree_the_answer_says_whose_other_figure(pipe) -> None:  # type: ignore[no-untyped-def]
+    ans = pipe.ask("Quel est le taux d'orientation des inscrits vers France Travail ?")
+    assert "Autre chiffre" in ans.answer, ans.answer
+    figures = {c.quote.count("76%") > 0: c for c in ans.citations}
+    assert set(figures) == {True, False}, ans.citations  # both the 76 % and the 80 % are cited
+    assert "80%" in ans.answer and "76%" in ans.answer, ans.answer
+    assert "CSE Occitanie" in ans.answer and "CGT" in ans.answer, ans.answer
