@@ -432,7 +432,7 @@ def ui_cmd(ctx: click.Context, index_dir: Path | None, corpus: Path | None, host
 @click.option("--rebuild", is_flag=True, help="Reconstruire l'index du corpus avant d'évaluer.")
 @click.option("--category", type=click.Choice(["factual", "paraphrased", "conflicting", "out_of_corpus"]),
               default=None, help="N'évaluer qu'une catégorie.")
-@click.option("--split", type=click.Choice(["tune", "heldout", "fresh", "fresh2"]), default=None,
+@click.option("--split", type=click.Choice(["tune", "heldout", "fresh", "fresh2", "fresh3"]), default=None,
               help="N'évaluer qu'une partie du jeu de questions.")
 @click.option("--answerer", default=None,
               help="Répondeur(s) à comparer, séparés par des virgules (ex. extractive,llamacpp) ; "

@@ -47,7 +47,7 @@ from rag.answer import LEAD_SEP, Answer
 from rag.text import contains_normalized, extract_quantities, unsupported_figures
 
 CATEGORIES = ("factual", "paraphrased", "conflicting", "out_of_corpus")
-SPLITS = ("tune", "heldout", "fresh", "fresh2")
+SPLITS = ("tune", "heldout", "fresh", "fresh2", "fresh3")
 K = 5
 
 ProgressFn = Callable[[int, int], None]
@@ -386,7 +386,7 @@ def check_thresholds(overall: dict[str, Any], limits: dict[str, float | None]) -
 CATEGORY_LABELS = {"factual": "factuelles", "paraphrased": "paraphrasées",
                    "conflicting": "contextuelles", "out_of_corpus": "hors corpus",
                    "tune": "split tune", "heldout": "split heldout", "fresh": "split fresh",
-                   "fresh2": "split fresh2",
+                   "fresh2": "split fresh2", "fresh3": "split fresh3",
                    "overall": "ensemble"}
 
 _COLUMNS = [("n", "n"), ("passed", "réussies"), ("hit@1", "hit@1"), ("hit@3", "hit@3"),
