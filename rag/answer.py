@@ -904,7 +904,7 @@ _ADJ = (r"(?:(?:premi[eè]re?s?|nouv(?:eaux|elles?)|vrais|vraies|derni[eè]re?s?
 
 
 _OTHER_UNIT_RE = re.compile(
-    r"\s*(?:min(?:utes?)?\b|h\b|heures?\b|jours?\b|semaines?\b|mois\b|ans?\b|ann[ée]es?\b|"
+    r"\s*(?:(?:[àa]|et|ou|-)\s*\d[\d\s.,]*\s*)?(?:min(?:utes?)?\b|h\b|heures?\b|jours?\b|semaines?\b|mois\b|ans?\b|ann[ée]es?\b|"
     r"%|€|euros?\b|points?\b|km\b|kilom)", re.I)
 
 
@@ -939,10 +939,15 @@ _MEASURE_RE = re.compile(
     r"effectif)\s+(?:de la |du |des |de l['’]|d['’]|de )\s*" + _ADJ + r"([a-zA-Zà-ÿ]+)", re.I)
 
 
+_WHOSE_BUDGET_RE = re.compile(
+    r"\bquel(?:le)?\s+(?:montant|budget|enveloppe)\s+(?:l['’]\s*|la |le |les )([A-Za-zÀ-ÿ]+)", re.I)
+
+
 def _measured(question: str) -> set[str]:
     """What a quantity question measures, as stems: "le montant de l'allocation
-    vacances" -> {"allocation"}, "le taux d'orientation" -> {"orientation"}."""
-    m = _MEASURE_RE.search(question)
+    vacances" -> {"allocation"}, "le taux d'orientation" -> {"orientation"}, "quel
+    budget l'Académie consacre-t-elle …" -> {"academ"}."""
+    m = _MEASURE_RE.search(question) or _WHOSE_BUDGET_RE.search(question)
     if not m:
         return set()
     return set(analyze(m.group(1), keep_question_words=False))

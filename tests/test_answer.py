@@ -51,6 +51,8 @@ MINUTES = (
     "dès début 2024 et à être généralisée à l'ensemble du territoire à l'horizon 2027.\n\n"
     "Des algorithmes de scoring sont déjà utilisées par la CAF pour contrôler et sanctionner les "
     "allocataires du RSA.\n\n"
+    "## Formation\n\nL'Académie forme les conseillers. Le RSA impose 15 à 20 heures d'activité "
+    "par semaine.\n\n"
     "## Données\n\n"
     "On a déjà depuis près d'une dizaine d'années un lac de données dans l'établissement.\n\n"
     "## Objectifs\n\n"
@@ -306,3 +308,12 @@ def test_two_documents_disagree_the_answer_says_whose_other_figure(pipe) -> None
     assert set(figures) == {True, False}, ans.citations  # both the 76 % and the 80 % are cited
     assert "80%" in ans.answer and "76%" in ans.answer, ans.answer
     assert "CSE Occitanie" in ans.answer and "CGT" in ans.answer, ans.answer
+
+
+def test_near_misses_on_what_is_measured_or_counted(pipe) -> None:  # type: ignore[no-untyped-def]
+    # The campaign's cost is not the Académie's budget; "15 à 20 heures … par semaine" is
+    # not a number of weeks.
+    ans = pipe.ask("Quel budget l'Académie consacre-t-elle à la formation ?")
+    assert ans.abstained, ans.answer
+    ans = pipe.ask("Combien de semaines de congés payés un agent a-t-il par an ?")
+    assert ans.abstained, ans.answer
