@@ -369,6 +369,7 @@ class ExtractiveAnswerer:
         self.max_citations = max_citations
         self.min_evidence = min_evidence
         self.max_passages = max_passages
+        self._glossed: dict[str, frozenset[str]] = {}  # question -> terms and glossary forms
 
     # -- term weights --------------------------------------------------------------
     def _idf(self, term: str) -> float:
@@ -559,13 +560,15 @@ class ExtractiveAnswerer:
                     continue
                 spans = roster_units(page, base, base + len(node.text))
                 units = list(spans)
+                items = [_is_item(page, x) for x, _ in spans]
             else:
                 spans = sentence_spans(page, base, base + len(node.text))
                 # "Le coût ? 2 millions d'euros !", "On estime … vers :" + next line: one unit.
                 units = list(spans)
+                items = [_is_item(page, x) for x, _ in spans]
                 for j in range(len(spans) - 1):
                     # (each item of a longer list reads with its intro instead: below)
-                    in_list = j + 2 < len(spans) and _is_item(page, spans[j + 2][0])
+                    in_list = j + 2 < len(spans) and items[j + 2]
                     if re.search(r"[?:]\s*$", page[spans[j][0]:spans[j][1]]) and not in_list:
                         units.append((spans[j][0], spans[j + 1][1]))
             section = str(node.metadata.get("section") or "")
@@ -576,18 +579,19 @@ class ExtractiveAnswerer:
             chunk_terms = set(analyze(node.text))
             lead_terms: set[str] | None = None  # the page just before the passage
             span_terms = [set(analyze(page[a:b])) for a, b in spans]
-            starts = [a for a, _ in spans]
+            starts = {a: j for j, (a, _) in enumerate(spans)}
+            lead_run = next((i for i, f in enumerate(items) if not f), len(items))
             for a, b in units:
                 text = page[a:b]
-                j = starts.index(a)
+                j = starts[a]
                 own = set(analyze(text))
                 near = set().union(*span_terms[max(0, j - 2):j], *span_terms[j + 1:j + 3])
                 # Every item of a list reads with the line that introduces it ("… les
                 # orientations des inscrits vers :" / "- MLI : 15%"), not only the first.
-                intro = _list_intro(page, spans, j)
+                intro = _list_intro(page, spans, j, items)
                 if intro is not None:
                     own |= span_terms[intro]
-                elif _is_item(page, a) and all(_is_item(page, x) for x, _ in spans[:j]):
+                elif items[j] and j < lead_run:
                     # the list began in the previous passage: its intro is on the page
                     before = sentence_spans(page, max(0, spans[0][0] - 600), spans[0][0])
                     k = _list_intro(page, before + spans[:j + 1], len(before) + j)
@@ -605,7 +609,7 @@ class ExtractiveAnswerer:
                 fits, lead = self._fit(intent, text, question)
                 # "le montant de l'allocation vacances" is not "Le coût ? 2 millions
                 # d'euros !" of a campaign: what is measured must be named around.
-                if fits and measured and not all(has(t, chunk_terms | section_terms)
+                if fits and measured and not all(has(t, chunk_terms) or has(t, section_terms)
                                                  for t in measured if t in weights):
                     fits = False
                 around = page[max(base, a - 300):min(base + len(node.text), b + 300)]
@@ -698,11 +702,11 @@ class ExtractiveAnswerer:
             pick = (full or dates)
             # "… l'annonce, par voie de presse le 4 février, d'un partenariat …" does not date
             # "la séance dédiée à l'IA": the words around a date say what it dates.
-            q_terms = self._with_glossary(question)
+            glossed = self._with_glossary(question)
 
             def shared(m: re.Match[str], span: int) -> int:
                 return len(set(analyze(" ".join(text[:m.start()].split()[-span:]
-                                               + text[m.end():].split()[:span]))) & q_terms)
+                                               + text[m.end():].split()[:span]))) & glossed)
 
             pick = [m for m in pick if shared(m, DATE_SPAN)]
             if not pick:
@@ -739,10 +743,10 @@ class ExtractiveAnswerer:
                 people = [m for m in people if seg[0] <= m.start() < seg[1]] or people
             # "Edmond D'OVIDIO (Com éco), Dimitri MAGNIER (CSSCTC)": the bracket after a
             # name says where that person sits.
-            q_terms = self._with_glossary(question)
+            glossed = self._with_glossary(question)
             people = sorted(people, key=lambda m: not (
                 (b := re.match(r"\s*\(([^()]{2,40})\)", text[m.end():]))
-                and set(analyze(b.group(1))) <= q_terms))
+                and set(analyze(b.group(1))) <= glossed))
             if not people and not roles:
                 # "qui a la main …" may be answered by a body: "Possibilité à la main des ELD"
                 acronyms = [e for e in self._rare_entities(_new_entities(text, question))
@@ -764,15 +768,21 @@ class ExtractiveAnswerer:
             return (bool(m or m2), "")
         return True, ""
 
-    def _with_glossary(self, question: str) -> set[str]:
+    def _with_glossary(self, question: str) -> frozenset[str]:
         """The question's terms and the single-word forms of its glossary concepts
         ("commission santé sécurité et conditions de travail centrale" -> "cssctc")."""
+        cached = self._glossed.get(question)
+        if cached is not None:
+            return cached
         terms = set(analyze(question, keep_question_words=False))
         for key, forms in self.index.glossary.concepts(question):
             terms |= set(key)
             for f in forms:
                 terms |= set(f)
-        return terms
+        if len(self._glossed) > 256:
+            self._glossed.clear()
+        self._glossed[question] = frozenset(terms)
+        return self._glossed[question]
 
     def _rare_entities(self, ents: list[tuple[int, str, bool]]) -> list[tuple[int, str, bool]]:
         """Names with a word found in under a tenth of the passages ("Office 365",
@@ -966,12 +976,17 @@ def _is_item(page: str, start: int) -> bool:
     return bool(re.fullmatch(marker, page[prev_start:line_start - 1]))
 
 
-def _list_intro(page: str, spans: list[tuple[int, int]], j: int) -> int | None:
-    """Index of the line ending in ":" that introduces the list item ``spans[j]``."""
-    if not _is_item(page, spans[j][0]):
+def _list_intro(page: str, spans: list[tuple[int, int]], j: int,
+                items: list[bool] | None = None) -> int | None:
+    """Index of the line ending in ":" that introduces the list item ``spans[j]``
+    (``items``: which spans are list items, when already known)."""
+    def item(i: int) -> bool:
+        return items[i] if items is not None else _is_item(page, spans[i][0])
+
+    if not item(j):
         return None
     k = j - 1
-    while k >= 0 and (_is_item(page, spans[k][0])
+    while k >= 0 and (item(k)
                       or re.fullmatch(r"\s*[-•*–]\s*", page[spans[k][0]:spans[k][1]])):
         k -= 1
     if k >= 0 and j - k <= 12 and page[spans[k][0]:spans[k][1]].rstrip().endswith(":"):
