@@ -580,7 +580,14 @@ class ExtractiveAnswerer:
             # The document's title, union and instance answer "au CSEC", "selon le SNAP"…
             section_terms = set(analyze(section)) | set(analyze(context_meta))
             chunk_terms = set(analyze(node.text))
-            lead_terms: set[str] | None = None  # the page just before the passage
+            # Places and names the question pins ("en Île-de-France") must be in the
+            # passage or its document's title, instance or section, or earlier on the
+            # page ("le film de Ken Loach" … "Daniel Blake, un menuisier de 59 ans").
+            missing = [n for n in names if not (n <= chunk_terms or n <= section_terms)]
+            names_ok = not missing
+            if missing:
+                before_text = fold(page[max(0, base - 6000):base])
+                names_ok = all(re.search(r"\b" + re.escape(t), before_text) for n in missing for t in n)
             span_terms = [set(analyze(page[a:b])) for a, b in spans]
             starts = {a: j for j, (a, _) in enumerate(spans)}
             lead_run = next((i for i, f in enumerate(items) if not f), len(items))
@@ -644,14 +651,8 @@ class ExtractiveAnswerer:
                 if intent.period and not (doc_date.startswith(intent.period)
                                           or intent.period[:4] in around):
                     pinned_ok = False
-                # Places and names the question pins ("en Île-de-France") must be in the
-                # passage or its document's title, instance or section, or earlier on the
-                # page ("le film de Ken Loach" … "Daniel Blake, un menuisier de 59 ans").
-                if names and not all(n <= chunk_terms or n <= section_terms for n in names):
-                    if lead_terms is None:
-                        lead_terms = set(_terms(page[max(0, base - 6000):base]))
-                    if not all(n <= chunk_terms | section_terms | lead_terms for n in names):
-                        pinned_ok = False
+                if not names_ok:
+                    pinned_ok = False
                 dense = hit.dense if hit.dense is not None else 0.0
                 score = (0.6 * coverage + 0.15 * (1.0 if fits else 0.0) + 0.1 / (1 + rank)
                          + 0.15 * max(0.0, (dense - 0.75) / 0.2))
@@ -1030,12 +1031,6 @@ def _ordinals(text: str) -> frozenset[tuple[int, str]]:
         if n:
             out.add((n, fold(m.group(2)).rstrip("s").replace("é", "e")))
     return frozenset(out)
-
-
-@lru_cache(maxsize=1024)
-def _terms(text: str) -> frozenset[str]:
-    """Analysed terms of a long stretch of page (cached: the same pages come back)."""
-    return frozenset(analyze(text))
 
 
 @lru_cache(maxsize=256)
