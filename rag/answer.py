@@ -591,6 +591,9 @@ class ExtractiveAnswerer:
             span_terms = [set(analyze(page[a:b])) for a, b in spans]
             starts = {a: j for j, (a, _) in enumerate(spans)}
             lead_run = next((i for i, f in enumerate(items) if not f), len(items))
+            # the page just above a passage that opens with list items: read once
+            above = (sentence_spans(page, max(0, spans[0][0] - 600), spans[0][0])
+                     if lead_run else [])
             for a, b in units:
                 text = page[a:b]
                 j = starts[a]
@@ -603,11 +606,10 @@ class ExtractiveAnswerer:
                     own |= span_terms[intro]
                 elif items[j] and j < lead_run:
                     # the list began in the previous passage: its intro is on the page
-                    before = sentence_spans(page, max(0, spans[0][0] - 600), spans[0][0])
-                    k = _list_intro(page, before + spans[:j + 1], len(before) + j)
+                    k = _list_intro(page, above + spans[:j + 1], len(above) + j)
                     if k is not None:
                         intro = k
-                        own |= set(analyze(page[before[k][0]:before[k][1]]))
+                        own |= set(analyze(page[above[k][0]:above[k][1]]))
                 in_own = {t for t in weights if has(t, own)}
                 in_ctx = {t for t in weights if t not in in_own
                           and (has(t, near) or has(t, section_terms))}
@@ -717,8 +719,8 @@ class ExtractiveAnswerer:
                 return False, ""
             # "dès début 2024 et à être généralisé à l'ensemble du territoire à l'horizon
             # 2027": the date whose nearest words are the question's.
-            best = max(shared(m, 6) for m in pick)
-            pick = [m for m in pick if shared(m, 6) == best]
+            closeness = [shared(m, 6) for m in pick]
+            pick = [m for m, c in zip(pick, closeness, strict=True) if c == max(closeness)]
             if len(pick) > 1 and re.search(r"partir de quand|depuis quand|d[èe]s quand", question, re.I):
                 pick = [m for m in pick if re.search(
                     r"(?:partir|depuis|d[èe]s)\s+(?:du |de |d'|le |la )?(?:fin |d[ée]but |mi-)?$",
@@ -775,17 +777,13 @@ class ExtractiveAnswerer:
     def _with_glossary(self, question: str) -> frozenset[str]:
         """The question's terms and the single-word forms of its glossary concepts
         ("commission santé sécurité et conditions de travail centrale" -> "cssctc")."""
-        cached = self._glossed.get(question)
-        if cached is not None:
-            return cached
-        terms = set(analyze(question, keep_question_words=False))
-        for key, forms in self.index.glossary.concepts(question):
-            terms |= set(key)
-            for f in forms:
-                terms |= set(f)
-        if len(self._glossed) > 256:
-            self._glossed.clear()
-        self._glossed[question] = frozenset(terms)
+        if question not in self._glossed:  # (an answerer serves one call: no bound needed)
+            terms = set(analyze(question, keep_question_words=False))
+            for key, forms in self.index.glossary.concepts(question):
+                terms |= set(key)
+                for f in forms:
+                    terms |= set(f)
+            self._glossed[question] = frozenset(terms)
         return self._glossed[question]
 
     def _rare_entities(self, ents: list[tuple[int, str, bool]]) -> list[tuple[int, str, bool]]:
