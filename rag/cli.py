@@ -208,8 +208,20 @@ def _warn_if_outdated(pipe: Any) -> None:
                    err=True)
 
 
+def _marked(quote: str, stems: list[str]) -> str:
+    """``quote`` with the question's words in bold (on a terminal; plain when piped)."""
+    from rag.text import matching_spans
+
+    out, pos = [], 0
+    for a, b in matching_spans(quote, stems):
+        out += [_safe(quote[pos:a]), click.style(_safe(quote[a:b]), bold=True)]
+        pos = b
+    return "".join(out) + _safe(quote[pos:])
+
+
 def _render_answer(ans: Any, with_text: bool = True) -> str:
-    """The answer, its warnings (grounding check, in French) and its sources with quotes."""
+    """The answer, its warnings (grounding check, in French) and its sources with quotes;
+    when unsure, the closest passages with the question's words marked."""
     lines = [ans.answer] if with_text else []
     lines += [f"⚠ {w}" for w in ans.warnings]
     if ans.citations:
@@ -222,7 +234,7 @@ def _render_answer(ans: Any, with_text: bool = True) -> str:
         lines.append(f"[{c.n}] {_safe(c.title)}{' (' + who + ')' if who else ''}")
         lines.append(f"    {_safe(c.source)}{where}")
         quote = " ".join(c.quote.split())
-        lines.append(f"    « {_safe(quote)} »")
+        lines.append(f"    « {_marked(quote, getattr(ans, 'highlight', []))} »")
     return "\n".join(lines)
 
 
@@ -422,6 +434,53 @@ def ui_cmd(ctx: click.Context, index_dir: Path | None, corpus: Path | None, host
                         "Choisissez-en un autre avec --port N.") from exc
 
 
+@cli.command("train-answerer")
+@click.option("--data", "data", multiple=True, required=True,
+              help="CORPUS:QUESTIONS[:split,split…] ; à répéter. Jamais une partie scellée.")
+@click.option("--workdir", type=click.Path(path_type=Path), default=Path("build/train"),
+              show_default=True, help="Index de chaque corpus.")
+@click.option("--out", "out_file", type=click.Path(path_type=Path),
+              default=Path("rag/data/answer_model.json"), show_default=True,
+              help="Fichier du modèle écrit.")
+@click.option("--max-wrong", type=float, default=0.05, show_default=True,
+              help="Part maximale de réponses fausses parmi les réponses affirmées (hors pli).")
+@click.option("--c", "c", type=float, default=0.3, show_default=True,
+              help="Inverse de la régularisation des régressions logistiques.")
+@click.pass_context
+@_guard
+def train_cmd(ctx: click.Context, data: tuple[str, ...], workdir: Path, out_file: Path,
+              max_wrong: float, c: float) -> None:
+    """Ajuster le modèle qui choisit la réponse (poids et seuil) sur des questions d'évaluation."""
+    from rag import evaluate as ev
+    from rag.answer.train import collect, fit
+    from rag.pipeline import build_pipeline
+
+    samples = []
+    embedder = None
+    for spec in data:
+        parts = spec.split(":")
+        if len(parts) not in (2, 3):
+            raise UserError(f"--data attend CORPUS:QUESTIONS[:splits] : « {spec} »")
+        corpus, qfile = Path(parts[0]), Path(parts[1])
+        splits = [x for x in (parts[2].split(",") if len(parts) == 3 else []) if x]
+        if any(x == "sealed" for x in splits):
+            raise UserError("La partie « sealed » ne sert jamais à l'ajustement.")
+        qs = [q for q in ev.load_questions(qfile) if (not splits or q.split in splits)
+              and q.split != "sealed"]
+        settings = _settings(ctx, index_dir=workdir / corpus.resolve().name, corpus_dir=corpus)
+        pipe = build_pipeline(settings, embedder)
+        embedder = pipe.embedder
+        pipe.build(corpus, progress=_progress_bar())
+        click.echo(f"{corpus} : {len(qs)} questions", err=True)
+        samples += collect(pipe, qs)
+    scorer, report = fit(samples, max_wrong=max_wrong, c=c)
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    out_file.write_text(json.dumps(scorer.to_json(), ensure_ascii=False, indent=1) + "\n",
+                        encoding="utf-8")
+    click.echo(json.dumps(report, ensure_ascii=False, indent=1))
+    click.echo(f"Modèle écrit : {out_file}", err=True)
+
+
 @cli.command("eval")
 @click.option("--questions", "questions_path", type=click.Path(path_type=Path),
               default=Path("eval/questions.jsonl"), show_default=True, help="Questions (JSONL).")
@@ -432,8 +491,8 @@ def ui_cmd(ctx: click.Context, index_dir: Path | None, corpus: Path | None, host
 @click.option("--rebuild", is_flag=True, help="Reconstruire l'index du corpus avant d'évaluer.")
 @click.option("--category", type=click.Choice(["factual", "paraphrased", "conflicting", "out_of_corpus"]),
               default=None, help="N'évaluer qu'une catégorie.")
-@click.option("--split", type=click.Choice(["tune", "heldout", "fresh", "fresh2", "fresh3"]), default=None,
-              help="N'évaluer qu'une partie du jeu de questions.")
+@click.option("--split", default=None,
+              help="N'évaluer qu'une partie du jeu de questions (la valeur « split » des questions).")
 @click.option("--answerer", default=None,
               help="Répondeur(s) à comparer, séparés par des virgules (ex. extractive,llamacpp) ; "
                    "les seuils portent sur le premier.")
@@ -443,6 +502,11 @@ def ui_cmd(ctx: click.Context, index_dir: Path | None, corpus: Path | None, host
               help="Part minimale des questions hors corpus déclinées (0-1).")
 @click.option("--max-unsupported", type=int, default=None,
               help="Nombre maximal de nombres non étayés par une citation.")
+@click.option("--max-wrong-leads", type=float, default=None,
+              help="Part maximale de réponses affirmées fausses, hors corpus compris (0-1).")
+@click.option("--min-useful", type=float, default=None,
+              help="Part minimale de réponses utiles : juste, ou incertaine avec le bon passage "
+                   "parmi les 3 montrés (0-1).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("eval/reports"),
               show_default=True, help="Dossier des rapports report.json et report.html.")
 @click.pass_context

@@ -38,6 +38,8 @@ class _Backend(BaseEmbedding):
     """Shared part: batching, float32 L2-normalised output, identity for the manifest."""
 
     dim: int = 384
+    # The last questions' vectors: retrieval and the answerer both need the question's.
+    _query_cache: dict[str, np.ndarray] = PrivateAttr(default_factory=dict)
 
     @property
     def model_id(self) -> str:
@@ -57,7 +59,14 @@ class _Backend(BaseEmbedding):
         return _normalise(np.vstack(parts))
 
     def embed_query(self, text: str) -> np.ndarray:
-        return _normalise(self._embed([text], True))[0]
+        cache = self._query_cache
+        vec = cache.get(text)
+        if vec is None:
+            vec = _normalise(self._embed([text], True))[0]
+            if len(cache) >= 64:
+                cache.pop(next(iter(cache)))
+            cache[text] = vec
+        return vec
 
     # llama-index interface
     def _get_query_embedding(self, query: str) -> Embedding:

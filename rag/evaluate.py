@@ -15,6 +15,12 @@ checked against the question's expected strings after ``normalize_for_match``
 - unsupported numbers: quantities in the answer that no cited quote holds
   (citation markers "[1]" ignored; the cited document's title, date and page
   count as support because they come from the citation, not from a model);
+- outcomes: an answer asserts its lead; "unsure" shows the closest passages and
+  asserts nothing; "refused" says nothing was found;
+- wrong leads: asserted answers whose lead is wrong, out-of-corpus questions
+  included, over all asserted answers;
+- useful: the lead is right, or the answer is unsure and one of the first 3 passages
+  it shows holds an expected string (answerable questions);
 - latency p50/p95 of ``pipeline.ask``.
 
 Worked example: question f02 expects ["2 millions", "2 M€"]; the answer
@@ -47,7 +53,7 @@ from rag.answer import LEAD_SEP, Answer
 from rag.text import contains_normalized, extract_quantities, unsupported_figures
 
 CATEGORIES = ("factual", "paraphrased", "conflicting", "out_of_corpus")
-SPLITS = ("tune", "heldout", "fresh", "fresh2", "fresh3")
+SPLITS = ("tune", "heldout", "fresh", "fresh2", "fresh3", "fresh4", "dev", "sealed")
 K = 5
 
 ProgressFn = Callable[[int, int], None]
@@ -170,10 +176,21 @@ class QuestionResult:
     unsupported: list[str] = field(default_factory=list)
     latency_ms: float = 0.0
     error: str = ""
+    outcome: str = "refused"
+    useful: bool = False
+    confidence: float | None = None
 
     @property
     def answerable(self) -> bool:
         return self.category != "out_of_corpus"
+
+    @property
+    def asserted(self) -> bool:
+        return self.outcome == "answer" and not self.error
+
+    @property
+    def wrong_lead(self) -> bool:
+        return self.asserted and not self.answer_ok
 
     @property
     def passed(self) -> bool:
@@ -201,6 +218,10 @@ def score_answer(q: Question, ans: Answer, retrieved_texts: list[str], retrieved
     answer_ok = answered and q.answerable and any(contains_normalized(head, e) for e in q.expected)
     citation_ok = answered and q.answerable and any(
         contains_normalized(c.quote, e) for c in ans.citations for e in q.expected)
+    outcome = "refused" if error else (ans.outcome or ("refused" if ans.abstained else "answer"))
+    shown = ans.citations[:3] if outcome == "unsure" else []
+    useful = q.answerable and (answer_ok or any(
+        contains_normalized(c.quote, e) for c in shown for e in q.expected))
     context_ok = None
     if q.answerable and q.context:
         context_ok = answered and all(contains_normalized(ans.answer, c) for c in q.context)
@@ -212,6 +233,7 @@ def score_answer(q: Question, ans: Answer, retrieved_texts: list[str], retrieved
         hit_rank=first_hit_rank(retrieved_texts, q.expected) if q.answerable else None,
         answer_ok=answer_ok, citation_ok=citation_ok, context_ok=context_ok,
         unsupported=[] if error else unsupported_numbers(ans), latency_ms=latency_ms, error=error,
+        outcome=outcome, useful=useful, confidence=ans.confidence,
     )
 
 
@@ -281,6 +303,7 @@ def summarize(results: list[QuestionResult]) -> dict[str, Any]:
         return _ratio(sum(1 for r in targeted if r.hit_rank is not None and r.hit_rank <= n), len(targeted))
 
     mrr = (sum(1 / r.hit_rank for r in targeted if r.hit_rank) / len(targeted)) if targeted else None
+    asserted = [r for r in results if r.asserted]
     return {
         "n": len(results),
         "n_answerable": len(answerable),
@@ -302,6 +325,13 @@ def summarize(results: list[QuestionResult]) -> dict[str, Any]:
         "unsupported_numbers": sum(len(r.unsupported) for r in results),
         "unsupported_rate": _ratio(sum(bool(r.unsupported) for r in answered), len(answered)),
         "errors": sum(bool(r.error) for r in results),
+        "answers": len(asserted),
+        "unsure": sum(r.outcome == "unsure" for r in results),
+        "refused": sum(r.outcome == "refused" for r in results),
+        "wrong_leads": sum(r.wrong_lead for r in results),
+        "wrong_lead_rate": _ratio(sum(r.wrong_lead for r in results), len(asserted)),
+        "useful": _ratio(sum(r.useful for r in answerable), len(answerable)),
+        "ooc_nothing_asserted": _ratio(sum(not r.asserted for r in ooc), len(ooc)),
         "latency_p50_ms": _percentile(lat, 50),
         "latency_p95_ms": _percentile(lat, 95),
     }
@@ -320,7 +350,7 @@ def build_report(runs: dict[str, list[QuestionResult]], meta: dict[str, Any] | N
     """
     answerers: dict[str, Any] = {}
     for name, results in runs.items():
-        splits = [s for s in SPLITS if any(r.split == s for r in results)]
+        splits = list(dict.fromkeys(r.split for r in results))
         answerers[name] = {
             **_grouped(results),
             "by_split": {s: _grouped([r for r in results if r.split == s]) for s in splits},
@@ -362,6 +392,8 @@ THRESHOLDS = {
     "min_hit5": ("hit@5", "hit@5", True),
     "min_abstention_recall": ("abstention_recall", "rappel des abstentions", True),
     "max_unsupported": ("unsupported_numbers", "nombres non étayés", False),
+    "max_wrong_leads": ("wrong_lead_rate", "part de réponses affirmées fausses", False),
+    "min_useful": ("useful", "part de réponses utiles", True),
 }
 
 
@@ -389,9 +421,15 @@ CATEGORY_LABELS = {"factual": "factuelles", "paraphrased": "paraphrasées",
                    "fresh2": "split fresh2", "fresh3": "split fresh3",
                    "overall": "ensemble"}
 
+
+def _label(key: str) -> str:
+    return CATEGORY_LABELS.get(key, f"split {key}")
+
 _COLUMNS = [("n", "n"), ("passed", "réussies"), ("hit@1", "hit@1"), ("hit@3", "hit@3"),
             ("hit@5", "hit@5"), ("mrr", "MRR"),
             ("accuracy", "exact."), ("citation_accuracy", "citat."),
+            ("answers", "affirm."), ("wrong_lead_rate", "fausses"), ("unsure", "incert."),
+            ("useful", "utiles"), ("ooc_nothing_asserted", "HC rien"),
             ("false_abstentions", "abst. à tort"), ("abstention_precision", "abst.P"),
             ("abstention_recall", "abst.R"),
             ("unsupported_numbers", "non étayés"), ("latency_p50_ms", "p50 ms"),
@@ -409,9 +447,9 @@ def _fmt(value: Any, key: str = "") -> str:
 
 
 def _rows(block: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    rows = [(CATEGORY_LABELS[c], m) for c, m in block["by_category"].items()]
-    rows += [(CATEGORY_LABELS[s], b["overall"]) for s, b in block.get("by_split", {}).items()]
-    rows.append((CATEGORY_LABELS["overall"], block["overall"]))
+    rows = [(_label(c), m) for c, m in block["by_category"].items()]
+    rows += [(_label(s), b["overall"]) for s, b in block.get("by_split", {}).items()]
+    rows.append((_label("overall"), block["overall"]))
     return rows
 
 
@@ -443,8 +481,8 @@ _CHART_METRICS = [("hit@5", "hit@5", "#4c78a8"), ("accuracy", "exactitude", "#59
 
 def _svg_chart(block: dict[str, Any]) -> str:
     """Grouped bars (0-1) of the main metrics per category, as inline SVG."""
-    groups = [(CATEGORY_LABELS[c], m) for c, m in block["by_category"].items()]
-    groups.append((CATEGORY_LABELS["overall"], block["overall"]))
+    groups = [(_label(c), m) for c, m in block["by_category"].items()]
+    groups.append((_label("overall"), block["overall"]))
     bar, gap, h, top, left = 18, 28, 160, 20, 36
     gw = bar * len(_CHART_METRICS) + gap
     width = left + gw * len(groups) + 10

@@ -45,6 +45,7 @@ class Pipeline:
         self._embedder = embedder
         self._llm = llm
         self._index: Index | None = None
+        self._answerer: ExtractiveAnswerer | None = None
         self._lock = threading.Lock()
 
     # -- components, loaded once ---------------------------------------------------
@@ -92,6 +93,11 @@ class Pipeline:
         hits = self.retriever(filters, max(k, s.rerank_depth)).search(question)
         return self._extractive(self.index).rerank(question, hits)[:k]
 
+    def candidates(self, question: str, filters: Filters | None = None) -> list[Hit]:
+        """The fused passages the answerer weighs (``rerank_depth`` of them, or ``top_k``)."""
+        s = self.settings
+        return self.retriever(filters, max(s.top_k, s.rerank_depth)).search(question)
+
     def search(self, query: str, k: int | None = None,
                filters: Filters | None = None) -> list[SearchResult]:
         hits = self.retrieve(query, filters, k)
@@ -107,7 +113,15 @@ class Pipeline:
             return self._llm
 
     def _extractive(self, index: Index) -> ExtractiveAnswerer:
-        return ExtractiveAnswerer(index, self.settings.max_citations, self.settings.min_evidence)
+        """The extractive answerer of ``index``, kept while that generation is live (it
+        remembers the last question's scored candidates: search then ask costs one scoring)."""
+        emb = self.embedder
+        with self._lock:
+            if self._answerer is None or self._answerer.index is not index:
+                s = self.settings
+                self._answerer = ExtractiveAnswerer(index, s.max_citations, s.min_evidence,
+                                                    max(s.top_k, s.rerank_depth), emb)
+            return self._answerer
 
     def ask(self, question: str, filters: Filters | None = None,
             history: list[tuple[str, str]] | None = None) -> Answer:
@@ -130,7 +144,7 @@ class Pipeline:
         index = self.index
         question = standalone_question(question, history)
         t1 = time.perf_counter()
-        hits = self.retrieve(question, filters)
+        hits = self.candidates(question, filters)
         t2 = time.perf_counter()
         ans = self._extractive(index).answer(question, hits)
         t3 = time.perf_counter()

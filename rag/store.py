@@ -10,6 +10,8 @@ Layout of an index folder::
         nodes.jsonl         one chunk per line (text, metadata, offsets)
         pages.jsonl         page texts, for context around a quote
         vectors.npy         chunk vectors (reused by the next build)
+        analysis.jsonl      per page: sentence spans and spaCy tokens (rag.analyze)
+        sentences.npy       one e5 vector per analysed sentence
         dense/              llama-index FaissVectorStore
         lexical/            bm25s index over French-analysed tokens
 
@@ -39,6 +41,7 @@ import bm25s
 import numpy as np
 from llama_index.core.schema import TextNode
 
+from rag.analyze import ANALYSIS_ID, PageAnalysis, analyze_pages, reuse_from
 from rag.chunk import StructureChunker
 from rag.config import Settings
 from rag.embed import _Backend
@@ -80,6 +83,7 @@ class BuildReport:
     embedded: int = 0
     seconds: float = 0.0
     embed_seconds: float = 0.0  # share of ``seconds`` spent in the embedder
+    analysis_seconds: float = 0.0  # French analysis and sentence vectors (rag.analyze)
     generation: str = ""
 
 
@@ -133,6 +137,7 @@ class Index:
         self._df: dict[str, int] | None = None
         self._glossary: Glossary | None = None
         self._folded: str | None = None
+        self._analysis: dict[tuple[str, int | None], PageAnalysis] | None = None
 
     @property
     def faiss_store(self) -> Any:
@@ -180,6 +185,21 @@ class Index:
 
     def page_text(self, source: str, page: int | None) -> str:
         return self.pages.get((source, page), "")
+
+    def analysis(self, source: str, page: int | None) -> PageAnalysis | None:
+        """The stored French analysis of a page (rag.analyze), or None for an index built
+        before analyses were stored."""
+        if self._analysis is None:
+            table: dict[tuple[str, int | None], PageAnalysis] = {}
+            path = self.path / "analysis.jsonl"
+            if path.is_file():
+                vectors = np.load(self.path / "sentences.npy")
+                for line in path.read_text(encoding="utf-8").splitlines():
+                    if line:
+                        row = json.loads(line)
+                        table[(row["source"], row.get("page"))] = PageAnalysis(row, vectors)
+            self._analysis = table
+        return self._analysis.get((source, page))
 
     @property
     def documents(self) -> dict[str, dict[str, Any]]:
@@ -433,11 +453,28 @@ def build_index(
         report.embed_seconds = time.perf_counter() - t_embed
         report.chunks = len(all_nodes)
 
+        # French analysis and sentence vectors: unchanged pages and sentences are reused.
+        reuse: dict[str, Any] = {}
+        if prev is not None and prev_manifest and (prev / "analysis.jsonl").is_file() \
+                and prev_manifest.get("analysis") == ANALYSIS_ID:
+            old_rows = [json.loads(x) for x in
+                        (prev / "analysis.jsonl").read_text(encoding="utf-8").splitlines() if x]
+            old_pages = {(d["source"], d.get("page")): d["text"] for d in
+                         map(json.loads, (prev / "pages.jsonl").read_text(encoding="utf-8").splitlines())}
+            reuse = reuse_from(old_rows, np.load(prev / "sentences.npy"), old_pages)
+        t_an = time.perf_counter()
+        analysis, sent_vectors = analyze_pages(
+            page_rows, embedder.embed_passages, embedder.dim, reuse,
+            (lambda done, total: progress("analyse", done, total)) if progress else None)
+        report.analysis_seconds = time.perf_counter() - t_an
+
         user_glossary = folder / USER_FILE
         extra = {"user_glossary": user_glossary.read_text(encoding="utf-8")} \
             if user_glossary.is_file() else {}
+        extra["analysis"] = ANALYSIS_ID
         gen = _write_generation(index_dir, settings, embedder, all_nodes, vectors, page_rows,
-                                files_meta, report.skipped, progress, extra)
+                                files_meta, report.skipped, progress, extra,
+                                (analysis, sent_vectors))
         report.generation = gen.name
     report.seconds = time.perf_counter() - t0
     return report
@@ -457,7 +494,8 @@ def _same_chunking(manifest: dict[str, Any], settings: Settings) -> bool:
 
 def _chunking(settings: Settings) -> dict[str, Any]:
     return {"chunker": CHUNKER_ID, "chunk_size": settings.chunk_size,
-            "chunk_overlap": settings.chunk_overlap, "analyzer": ANALYZER_ID}
+            "chunk_overlap": settings.chunk_overlap, "analyzer": ANALYZER_ID,
+            "analysis": ANALYSIS_ID}
 
 
 def make_faiss_index(vectors: np.ndarray, settings: Settings) -> tuple[Any, dict[str, Any]]:
@@ -493,6 +531,7 @@ def _write_generation(
     vectors: np.ndarray, page_rows: list[dict[str, Any]], files_meta: dict[str, Any],
     skipped: list[Skipped], progress: ProgressFn | None,
     extra: dict[str, Any] | None = None,
+    analysis: tuple[list[dict[str, Any]], np.ndarray] | None = None,
 ) -> Path:
     from llama_index.vector_stores.faiss import FaissVectorStore
 
@@ -505,6 +544,9 @@ def _write_generation(
         _write_jsonl(tmp / "nodes.jsonl", [_node_to_json(n) for n in nodes])
         _write_jsonl(tmp / "pages.jsonl", page_rows)
         np.save(tmp / "vectors.npy", vectors)
+        if analysis is not None:
+            _write_jsonl(tmp / "analysis.jsonl", analysis[0])
+            np.save(tmp / "sentences.npy", analysis[1].astype(np.float32))
 
         dense, dense_meta = make_faiss_index(vectors, settings)
         store = FaissVectorStore(faiss_index=dense)

@@ -410,3 +410,18 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
         if b > a and re.search(r"\w", text[a:b]):
             out.append((a, b))
     return out
+
+
+def matching_spans(text: str, stems: set[str] | frozenset[str] | list[str]) -> list[tuple[int, int]]:
+    """Spans of the words of ``text`` whose analysed form is one of ``stems`` (to highlight
+    the question's words in a quoted passage)::
+
+        matching_spans("Les primes versées", {"prim"}) -> [(4, 10)]
+    """
+    wanted = set(stems)
+    out = []
+    for m in re.finditer(r"[^\W_]+(?:[.’'-][^\W_]+)*", text):
+        toks = analyze(m.group(0))
+        if toks and any(t in wanted for t in toks):
+            out.append(m.span())
+    return out

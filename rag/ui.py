@@ -202,9 +202,12 @@ def context_html(page: str, start: int, end: int, quote: str, chars: int = CONTE
 
 # --- rendering messages and the documents table -----------------------------------------------
 
-def render_answer_text(text: str, abstained: bool = False, pending: bool = False) -> str:
-    cls = "rag-answer" + (" rag-abstain" if abstained else "") + (" rag-pending" if pending else "")
-    return f'<div class="{cls}">{_one_line(esc(text))}</div>'
+def render_answer_text(text: str, abstained: bool = False, pending: bool = False,
+                       outcome: str = "") -> str:
+    cls = ("rag-answer" + (" rag-abstain" if abstained else "") + (" rag-pending" if pending else "")
+           + (f" rag-{outcome}" if outcome else ""))
+    data = f' data-outcome="{esc(outcome)}"' if outcome else ""
+    return f'<div class="{cls}"{data}>{_one_line(esc(text))}</div>'
 
 
 def render_citation(c: Citation, question: str, answer: str, page_text: str = "") -> str:
@@ -230,9 +233,10 @@ def render_citation(c: Citation, question: str, answer: str, page_text: str = ""
 
 def render_message(ans: Answer, page_text: Callable[[str, int | None], str] | None = None) -> str:
     """The whole assistant message: the answer, then one block per citation."""
-    out = [render_answer_text(ans.answer, ans.abstained)]
+    out = [render_answer_text(ans.answer, ans.abstained, outcome=ans.outcome or "")]
     if ans.citations:
-        out.append('<div class="rag-sources"><div class="rag-sources-head">Sources</div>')
+        head = "Passages les plus proches" if ans.outcome == "unsure" else "Sources"
+        out.append(f'<div class="rag-sources"><div class="rag-sources-head">{head}</div>')
         for c in ans.citations:
             text = ""
             if page_text is not None:
@@ -416,6 +420,7 @@ def save_uploads(files: Iterable[Any], corpus_dir: Path, max_mb: float) -> Uploa
 CSS = """
 .rag-answer { font-size: 1.05em; line-height: 1.5; }
 .rag-abstain { font-style: italic; }
+.rag-unsure { color: #7a4d00; }
 .rag-sources { margin-top: .8em; border-top: 1px solid var(--border-color-primary); padding-top: .5em; }
 .rag-sources-head { font-weight: 600; margin-bottom: .3em; }
 .rag-source { margin: .5em 0 .8em 0; }

@@ -1,0 +1,311 @@
+"""Answer, unsure or refused: the decision, the quotes and whose words they are.
+
+``ExtractiveAnswerer`` reads the question once (rag.answer.question), cuts the
+retrieved passages into units and candidates (rag.answer.candidates), describes each
+candidate by named features (rag.answer.features) and asks the fitted model
+(rag.answer.scorer) for the probability that it is the answer. Then:
+
+- **answer**: the best candidate is likely enough: its figure, date or name first,
+  the sentence quoted verbatim [1], whose document it is; another document's different
+  figure for the same question is named after it ("Autre chiffre : 80% [2] (SNAP …)");
+- **unsure**: the passages are relevant but no candidate is sure: no figure is asserted,
+  the 2-3 closest passages are quoted with their sources;
+- **refused**: a name, acronym, year or figure of the question is in no document, or no
+  passage shares enough of the question's words.
+
+Worked example: "Combien a coûté la campagne publicitaire France Travail PRO ?" asks
+for money; "France Travail PRO : une campagne publicitaire à 2 millions d'euros !"
+holds a money figure in the sentence closest to the question -> "2 millions d'euros —
+« … » [1] (CGT, CSEC)".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.answer.candidates import (
+    QUANTITY_KINDS,
+    Candidate,
+    Unit,
+    candidates,
+    is_item,
+    list_intro,
+    passage_units,
+)
+from rag.answer.features import Context, describe
+from rag.answer.question import QuestionFrame, read_question
+from rag.answer.scorer import Scorer, load
+from rag.answer.types import ABSTAIN_MESSAGE, LEAD_SEP, UNSURE_MESSAGE, Answer, Citation, provenance
+from rag.retrieve import Hit
+from rag.store import Index
+from rag.text import analyze, extract_quantities, fold, normalize_for_match, sentence_spans
+
+LEAD_WORDS = 24  # a quote with a lead is cut to about this many words around it
+NO_LEAD_WORDS = 48  # a quote that is the answer itself keeps more
+RIVAL_SHARE = 0.85  # another document's figure is named when this close to the best
+UNSURE_PASSAGES = 3
+WIDE_UNITS = 12  # sentences offering noun phrases and themselves as candidates
+
+
+@dataclass
+class Scored:
+    """A question's candidates over the retrieved passages, scored once."""
+
+    frame: QuestionFrame
+    hits: list[Hit]
+    units: list[Unit]
+    cands: list[Candidate]
+    ctx: Context
+    unit_p: dict[int, float]  # id(unit) -> the sentence model's probability that it answers
+
+    def passage_scores(self) -> list[float]:
+        """Per hit: the probability that its best sentence answers the question."""
+        best = [0.0] * len(self.hits)
+        for u in self.units:
+            best[u.hit_rank] = max(best[u.hit_rank], self.relevance(u))
+        return best
+
+    def relevance(self, u: Unit) -> float:
+        return self.unit_p.get(id(u), 0.0)
+
+
+class ExtractiveAnswerer:
+    """Picks and quotes the candidate that answers; unsure or refused otherwise."""
+
+    def __init__(self, index: Index, max_citations: int = 2, min_evidence: float = 0.2,
+                 max_passages: int = 20, embedder: object | None = None,
+                 scorer: Scorer | None = None) -> None:
+        self.index = index
+        self.max_citations = max_citations
+        self.min_evidence = min_evidence
+        self.max_passages = max_passages
+        self.embedder = embedder
+        self.scorer = scorer or load()
+        self._last: tuple[tuple[str, tuple[str, ...]], Scored] | None = None
+
+    # -- reading -----------------------------------------------------------------------
+    def frame(self, question: str) -> QuestionFrame:
+        return read_question(question, self.index.glossary, self.index.df, len(self.index.nodes),
+                             self._phrase_in_corpus)
+
+    def _phrase_in_corpus(self, phrase: str) -> bool:
+        return normalize_for_match(phrase).replace("-", " ") in self.index.folded_text
+
+    def _qvec(self, question: str) -> np.ndarray | None:
+        emb = self.embedder
+        if emb is None or not hasattr(emb, "embed_query"):
+            return None
+        return np.asarray(emb.embed_query(question), dtype=np.float32)
+
+    def units(self, hits: list[Hit]) -> list[Unit]:
+        out: list[Unit] = []
+        for rank, hit in enumerate(hits[: self.max_passages]):
+            node = hit.node
+            source, page_no = str(node.metadata["source"]), node.metadata.get("page")
+            page = self.index.page_text(source, page_no)
+            base = node.start_char_idx or 0
+            analysis = self.index.analysis(source, page_no)
+            if not page or page[base:base + len(node.text)] != node.text:
+                page, base, analysis = node.text, 0, None  # fall back to the chunk itself
+            out.extend(passage_units(hit, rank, page, base, analysis))
+        return out
+
+    def score(self, question: str, hits: list[Hit]) -> Scored:
+        """Every candidate of the first ``max_passages`` hits, with its probability."""
+        key = (question, tuple(h.node.node_id for h in hits[: self.max_passages]))
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        frame = self.frame(question)
+        units = self.units(hits)
+        ctx = Context(frame, self._qvec(question), self.index.df, len(self.index.nodes))
+        ctx.prepare(units)
+        # noun phrases and whole sentences are many: only for the sentences nearest the question
+        near = sorted(units, key=lambda u: min(ctx.sim_rank[id(u)], ctx.lex_rank[id(u)]))[:WIDE_UNITS]
+        wide = {id(u) for u in near}
+        cands = [c for u in units for c in candidates(u, frame.asks, id(u) in wide)]
+        rows = describe(cands, ctx)
+        for c, p in zip(cands, self.scorer.proba(rows), strict=True):
+            c.p = float(p)
+        # every sentence, with or without candidates, scored by the sentence model
+        probes = [Candidate(u, "statement", u.start, u.end, "") for u in units]
+        unit_p = {id(c.unit): float(p) for c, p in
+                  zip(probes, self.scorer.unit.proba(describe(probes, ctx, keep_siblings=True)),
+                      strict=True)}
+        scored = Scored(frame, list(hits[: self.max_passages]), units, cands, ctx, unit_p)
+        self._last = (key, scored)
+        return scored
+
+    def rerank(self, question: str, hits: list[Hit]) -> list[Hit]:
+        """``hits`` re-ordered by the best candidate (or sentence) each holds."""
+        if len(hits) < 2:
+            return list(hits)
+        s = self.score(question, hits)
+        best = s.passage_scores()
+        order = sorted(range(len(s.hits)), key=lambda i: (-best[i], i))
+        return [s.hits[i] for i in order] + list(hits[len(s.hits):])
+
+    # -- deciding ----------------------------------------------------------------------
+    def answer(self, question: str, hits: list[Hit]) -> Answer:
+        frame = self.frame(question)
+        highlight = sorted(frame.glossed)
+        if frame.missing:
+            return Answer(question, ABSTAIN_MESSAGE, True, outcome="refused", highlight=highlight,
+                          reason="absent des documents : " + ", ".join(frame.missing))
+        if not hits:
+            return Answer(question, ABSTAIN_MESSAGE, True, outcome="refused",
+                          reason="aucun passage pertinent")
+        s = self.score(question, hits)
+        if not s.units:
+            return Answer(question, ABSTAIN_MESSAGE, True, outcome="refused",
+                          reason="aucun passage pertinent")
+        top_lex = max(frame.coverage(s.ctx.terms(u)) for u in s.units)
+        if top_lex < self.min_evidence:
+            return Answer(question, ABSTAIN_MESSAGE, True, outcome="refused", highlight=highlight,
+                          reason=f"indices trop faibles (couverture {top_lex:.2f})")
+        best = max(s.cands, key=lambda c: c.p, default=None)
+        if best is None or best.p < self.scorer.answer:
+            return self._unsure(s, best, highlight)
+        return self._assert(s, best, highlight)
+
+    def _assert(self, s: Scored, best: Candidate, highlight: list[str]) -> Answer:
+        cites = [self._cite(1, best.unit, best.p)]
+        lead = " ".join(best.lead.split())
+        quote = " ".join(cites[0].quote.split())
+        if lead and len(quote.split()) > LEAD_WORDS + 2:
+            quote = _window(quote, lead, LEAD_WORDS)
+        elif not lead and len(quote.split()) > NO_LEAD_WORDS + 2:
+            quote = _window(quote, "", NO_LEAD_WORDS,
+                            _densest(quote.split(), s.frame.weights, NO_LEAD_WORDS))
+        body = f"{lead}{LEAD_SEP}« {quote} » [1]" if lead else f"« {quote} » [1]"
+        who = provenance(cites[0])
+        text = f"{body} ({who})" if who else body
+        # Another sentence stating the same figure backs it ("Voir aussi").
+        same = [c for c in s.cands if c is not best and lead and c.unit is not best.unit
+                and c.p >= self.scorer.answer and normalize_for_match(lead) in
+                normalize_for_match(c.unit.text) and c.unit.hit is not best.unit.hit]
+        if same and len(cites) < self.max_citations:
+            cites.append(self._cite(2, same[0].unit, same[0].p))
+            text += " Voir aussi [2]."
+        rival = self._rival(s, best)
+        if rival is not None:
+            c = self._cite(len(cites) + 1, rival.unit, rival.p)
+            cites.append(c)
+            who = provenance(c)
+            figure = " ".join(rival.lead.split())
+            text += f" Autre chiffre : {figure} [{c.n}]" + (f" ({who})" if who else "") + "."
+        return Answer(s.frame.text, text, False, cites, outcome="answer", confidence=best.p,
+                      highlight=highlight)
+
+    def _rival(self, s: Scored, best: Candidate) -> Candidate | None:
+        """A close candidate of another document giving another figure of the same kind."""
+        if best.kind not in QUANTITY_KINDS or not best.lead:
+            return None
+        src = best.unit.hit.node.metadata.get("source")
+        mine = extract_quantities(best.lead)
+        for c in sorted(s.cands, key=lambda c: -c.p):
+            if c.p < max(self.scorer.answer, RIVAL_SHARE * best.p):
+                break
+            if c.kind != best.kind or c.unit.hit.node.metadata.get("source") == src or not c.lead:
+                continue
+            theirs = extract_quantities(c.lead)
+            if mine and theirs and theirs[0].unit == mine[0].unit and theirs[0].value != mine[0].value:
+                return c
+        return None
+
+    def _unsure(self, s: Scored, best: Candidate | None, highlight: list[str]) -> Answer:
+        """The closest passages, each quoted around its best sentence; nothing asserted."""
+        ranked = sorted(s.units, key=lambda u: (-s.relevance(u), u.hit_rank))
+        cites: list[Citation] = []
+        seen: set[int] = set()
+        for u in ranked:
+            if u.hit_rank in seen:
+                continue
+            seen.add(u.hit_rank)
+            cites.append(self._cite(len(cites) + 1, u, s.relevance(u), wide=True))
+            if len(cites) >= UNSURE_PASSAGES:
+                break
+        refs = " ".join(f"[{c.n}]" for c in cites)
+        conf = best.p if best is not None else 0.0
+        return Answer(s.frame.text, f"{UNSURE_MESSAGE} {refs}", True, cites, outcome="unsure",
+                      confidence=conf, highlight=highlight,
+                      reason=f"aucune réponse assez sûre (probabilité {conf:.2f})")
+
+    # -- quoting -------------------------------------------------------------------------
+    def _cite(self, n: int, u: Unit, score: float, wide: bool = False) -> Citation:
+        page, start, end = u.page, u.start, u.end
+        if u.intro is not None:
+            start = min(start, u.intro[0])
+        elif len(re.findall(r"\w+", page[start:end])) < 8:
+            # A very short line ("France Travail : 80%") is quoted with the line above it.
+            prev = sentence_spans(page, max(0, start - 600), start)
+            if prev:
+                gap = page[prev[-1][1]:start]
+                if "\n\n" not in gap or re.search(r"[:?]\s*$", page[prev[-1][0]:prev[-1][1]]):
+                    start = prev[-1][0]
+        if wide:
+            # Unsure: the sentence with the one after it, where a figure often follows.
+            lo = u.hit.node.start_char_idx or 0
+            hi = lo + len(u.hit.node.text) if page[lo:lo + len(u.hit.node.text)] == u.hit.node.text \
+                else len(page)
+            nxt = sentence_spans(page, end, min(hi, end + 400))
+            if nxt and len(page[start:nxt[0][1]].split()) <= 70:
+                end = nxt[0][1]
+        meta = u.hit.node.metadata
+        return Citation(
+            n=n, source=str(meta.get("source")), title=str(meta.get("title")), page=meta.get("page"),
+            quote=page[start:end], score=score, start=start, end=end, union=meta.get("union"),
+            doc_date=meta.get("doc_date"), section=str(meta.get("section") or ""),
+            instance=meta.get("instance"))
+
+
+def _densest(words: list[str], weights: dict[str, float], n_words: int) -> int:
+    """Start of the ``n_words``-word stretch of ``words`` holding the most question weight;
+    0 unless it beats the opening clearly (twice the weight)."""
+    toks = [set(analyze(w)) for w in words]
+
+    def weight(start: int) -> float:
+        return sum(weights[t] for t in set().union(*toks[start:start + n_words]) & weights.keys())
+
+    first = weight(0)
+    best, best_score = 0, first
+    for start in range(1, max(1, len(words) - n_words + 1)):
+        sc = weight(start)
+        if sc > best_score + 1e-9:
+            best, best_score = start, sc
+    return best if best_score >= 2.0 * first else 0
+
+
+def _window(quote: str, focus: str, n_words: int, at: int | None = None) -> str:
+    """About ``n_words`` words of ``quote`` centred on ``focus`` (or from word ``at``)."""
+    words = quote.split()
+    idx = 0
+    if focus:
+        first = fold(focus.split()[0])
+        idx = next((i for i, w in enumerate(words) if first in fold(w)), 0)
+    start = max(0, min(idx - n_words // 2, len(words) - n_words))
+    if at is not None:
+        start = max(0, min(at, len(words) - n_words))
+    piece = " ".join(words[start:start + n_words])
+    return ("… " if start > 0 else "") + piece + (" …" if start + n_words < len(words) else "")
+
+
+def cite_span(index: Index, hit: Hit, n: int, start: int, end: int, score: float = 0.0,
+              page_text: str | None = None) -> Citation:
+    """Citation [n] quoting ``page[start:end]`` of ``hit`` (used by the LLM answerer)."""
+    meta = hit.node.metadata
+    page = page_text if page_text is not None else index.page_text(str(meta["source"]), meta.get("page"))
+    unit = Unit(hit, 0, page or "", start, end)
+    if page:
+        spans = sentence_spans(page, max(0, start - 600), end)
+        j = next((i for i, (a, _) in enumerate(spans) if a == start), None)
+        if j is not None and is_item(page, start):
+            k = list_intro(page, spans, j)
+            if k is not None:
+                unit.intro = spans[k]
+    return ExtractiveAnswerer.__new__(ExtractiveAnswerer)._cite(n, unit, score)
+
+
+__all__ = ["ExtractiveAnswerer", "Scored", "cite_span"]

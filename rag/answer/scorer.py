@@ -1,0 +1,109 @@
+"""A fitted model: the probability that a candidate is the answer, and the threshold.
+
+Two logistic regressions, fitted by ``rag train-answerer`` (scikit-learn, at
+development time) and stored in ``rag/data/answer_model.json``:
+
+- the **sentence model** (``rag.answer.features.UNIT_FEATURES``): is this sentence the one
+  that answers? (it holds an expected answer);
+- the **candidate model** (``CAND_FEATURES``): in a sentence that answers, is this the
+  figure, date or name asked for?
+
+A candidate's probability is the product. The threshold on the best candidate's
+probability was chosen on held-out folds of the development questions so that the
+answers asserted are rarely wrong. Answering needs only numpy.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.answer.features import CAND_FEATURES, FEATURES, UNIT_FEATURES
+
+MODEL_FILE = "answer_model.json"
+
+
+@dataclass(frozen=True)
+class Linear:
+    """A standardised logistic regression over named columns of the feature matrix."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+
+    def proba(self, rows: np.ndarray) -> np.ndarray:
+        if rows.size == 0:
+            return np.zeros(0)
+        cols = [FEATURES.index(f) for f in self.features]
+        z = (rows[:, cols] - self.mean) / self.scale
+        return 1.0 / (1.0 + np.exp(-(z @ self.coef + self.intercept)))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"features": list(self.features), "mean": self.mean.tolist(),
+                "scale": self.scale.tolist(), "coef": self.coef.tolist(), "intercept": self.intercept}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Linear:
+        return cls(tuple(d["features"]), np.asarray(d["mean"], dtype=float),
+                   np.asarray(d["scale"], dtype=float), np.asarray(d["coef"], dtype=float),
+                   float(d["intercept"]))
+
+    @classmethod
+    def of(cls, weights: dict[str, float], names: tuple[str, ...], intercept: float) -> Linear:
+        n = len(names)
+        return cls(names, np.zeros(n), np.ones(n), np.array([weights.get(f, 0.0) for f in names]),
+                   intercept)
+
+
+@dataclass(frozen=True)
+class Scorer:
+    unit: Linear
+    cand: Linear
+    answer: float  # threshold on the best candidate's probability to assert its lead
+    meta: dict[str, Any]
+
+    def proba(self, rows: np.ndarray) -> np.ndarray:
+        if rows.size == 0:
+            return np.zeros(0)
+        return self.unit.proba(rows) * self.cand.proba(rows)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"unit": self.unit.to_json(), "cand": self.cand.to_json(),
+                "thresholds": {"answer": self.answer}, "meta": self.meta}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Scorer:
+        return cls(Linear.from_json(d["unit"]), Linear.from_json(d["cand"]),
+                   float(d["thresholds"]["answer"]), dict(d.get("meta", {})))
+
+
+def prior() -> Scorer:
+    """Hand-set weights, used only where no model was fitted (a fresh checkout before
+    ``rag train-answerer``, and tests that pin the decision rule itself)."""
+    unit = Linear.of({"sim_gap": 20.0, "lex": 3.0, "lex_gap": 3.0, "ctx": 1.0, "has_kind": 1.0,
+                      "year_clash": -2.0, "name_absent": -2.0, "union_clash": -1.0}, UNIT_FEATURES, 0.0)
+    cand = Linear.of({"kind_exact": 3.0, "head_focus": 1.0, "near": 2.0, "restates": -4.0,
+                      "alone": 1.0, "aside": -1.0}, CAND_FEATURES, -2.0)
+    return Scorer(unit, cand, 0.5, {"fitted": False})
+
+
+@lru_cache(maxsize=4)
+def load(path: str | None = None) -> Scorer:
+    """The fitted model (``path`` or the bundled file); the prior when none was fitted."""
+    if path:
+        return Scorer.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+    res = resources.files("rag.data").joinpath(MODEL_FILE)
+    if not res.is_file():
+        return prior()
+    return Scorer.from_json(json.loads(res.read_text(encoding="utf-8")))
+
+
+__all__ = ["MODEL_FILE", "Linear", "Scorer", "load", "prior"]
