@@ -442,7 +442,7 @@ def ui_cmd(ctx: click.Context, index_dir: Path | None, corpus: Path | None, host
 @click.option("--out", "out_file", type=click.Path(path_type=Path),
               default=Path("rag/data/answer_model.json"), show_default=True,
               help="Fichier du modèle écrit.")
-@click.option("--max-wrong", type=float, default=0.05, show_default=True,
+@click.option("--max-wrong", type=float, default=0.10, show_default=True,
               help="Part maximale de réponses fausses parmi les réponses affirmées (hors pli).")
 @click.option("--c", "c", type=float, default=0.3, show_default=True,
               help="Inverse de la régularisation des régressions logistiques.")
@@ -473,7 +473,15 @@ def train_cmd(ctx: click.Context, data: tuple[str, ...], workdir: Path, out_file
         pipe.build(corpus, progress=_progress_bar())
         click.echo(f"{corpus} : {len(qs)} questions", err=True)
         samples += collect(pipe, qs)
+    from dataclasses import replace
+
+    from rag.answer.scorer import SIMILARITY_FEATURES
+
     scorer, report = fit(samples, max_wrong=max_wrong, c=c)
+    lexical, lex_report = fit(samples, max_wrong=max_wrong, c=c, drop=SIMILARITY_FEATURES)
+    scorer = replace(scorer, lexical=lexical)
+    scorer.meta["embedder"] = embedder.model_id if embedder is not None else None
+    report["without_vectors"] = {k: lex_report[k] for k in ("threshold", "out_of_fold")}
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(json.dumps(scorer.to_json(), ensure_ascii=False, indent=1) + "\n",
                         encoding="utf-8")

@@ -597,3 +597,52 @@ def write_reports(report: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
 __all__ = ["EvalError", "Question", "QuestionResult", "build_report", "check_thresholds",
            "load_questions", "render_html", "render_table", "run_questions", "run_suite",
            "score_answer", "summarize", "unsupported_numbers", "write_reports"]
+
+
+# --- the evaluation page -------------------------------------------------------------------
+
+PAGE_MEASURES = [("n", "questions"), ("right", "en tête juste"), ("wrong_leads", "affirmées fausses"),
+                 ("useful", "utiles"), ("ooc_nothing", "hors corpus : rien affirmé"),
+                 ("unsure", "incertaines"), ("hit@5", "hit@5")]
+
+
+def page_measures(questions: list[dict[str, Any]]) -> dict[str, Any]:
+    """The page's measures from a report's per-question rows (older reports, written
+    before outcomes existed, count an abstention as refused and a right lead as useful)."""
+    answerable = [q for q in questions if q["category"] != "out_of_corpus"]
+    ooc = [q for q in questions if q["category"] == "out_of_corpus"]
+    outcome = [q.get("outcome") or ("refused" if q["abstained"] else "answer") for q in questions]
+    asserted = [q for q, o in zip(questions, outcome, strict=True) if o == "answer" and not q.get("error")]
+    wrong = [q for q in asserted if not q["answer_ok"]]
+    useful = [q for q in answerable if q.get("useful", q["answer_ok"])]
+    hits = [q for q in answerable if q.get("hit_rank") is not None and q["hit_rank"] <= 5]
+    return {
+        "n": len(questions),
+        "right": f"{sum(q['answer_ok'] for q in answerable)}/{len(answerable)}"
+                 f" ({_fmt(_ratio(sum(q['answer_ok'] for q in answerable), len(answerable)))})",
+        "wrong_leads": f"{len(wrong)}/{len(asserted)} ({_fmt(_ratio(len(wrong), len(asserted)))})",
+        "useful": _fmt(_ratio(len(useful), len(answerable))),
+        "ooc_nothing": f"{sum(1 for q in ooc if q not in asserted)}/{len(ooc)}",
+        "unsure": str(sum(o == "unsure" for o in outcome)),
+        "hit@5": _fmt(_ratio(len(hits), len(answerable))),
+    }
+
+
+def render_page_table(reports: Mapping[str, dict[str, Any]], groups: list[tuple[str, str, str]]) -> str:
+    """A Markdown table: one row per (report label, question group); ``groups`` are
+    (report key, split or "" for all, row label)."""
+    head = "| answerer | questions | " + " | ".join(label for _, label in PAGE_MEASURES[1:]) + " |"
+    rows = [head, "|" + "---|" * (len(PAGE_MEASURES) + 1)]
+    for key, split, label in groups:
+        for name, report in reports.items():
+            rep = report.get(key)
+            if rep is None:
+                continue
+            qs = rep["answerers"][rep["primary"]]["questions"]
+            qs = [q for q in qs if not split or q["split"] in split.split(",")]
+            if not qs:
+                continue
+            m = page_measures(qs)
+            rows.append(f"| {name} | {label} ({m['n']}) | "
+                        + " | ".join(str(m[k]) for k, _ in PAGE_MEASURES[1:]) + " |")
+    return "\n".join(rows)

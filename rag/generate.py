@@ -483,7 +483,7 @@ class GenerativeAnswerer:
         """Yield the model's tokens, then the checked ``Answer`` (timings in ``timings_ms``)."""
         t0 = time.perf_counter()
         base = self.extractive.answer(question, hits)
-        if base.abstained:  # weak evidence: the extractive abstention rule applies
+        if base.outcome == "refused":  # nothing relevant: the extractive refusal applies
             yield base
             return
         first = [h for c in base.citations for h in hits if _holds(h, c)]
@@ -517,8 +517,9 @@ class GenerativeAnswerer:
             reason = "réponse générée écartée"
             if g.unsupported:
                 reason += " : chiffre(s) non vérifié(s) " + ", ".join(g.unsupported)
-            ans = Answer(question, base.answer, False, base.citations, reason=reason,
-                         warnings=[*base.warnings, *warnings])
+            ans = Answer(question, base.answer, base.abstained, base.citations, reason=reason,
+                         warnings=[*base.warnings, *warnings], outcome=base.outcome,
+                         highlight=base.highlight)
         else:
             cites = [quote_for(self.index, shown[n - 1], n, g.claims.get(n, g.text), question)
                      for n in g.cited]

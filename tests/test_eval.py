@@ -273,7 +273,7 @@ def test_real_suite_on_the_sample_corpus(e5_pipeline, tmp_path: Path) -> None:  
     assert len(by_id) == len(questions)
     assert by_id["f01"]["passed"] and "2900" in by_id["f01"]["answer"]  # the brief's two examples
     assert by_id["f02"]["passed"] and "2 millions" in by_id["f02"]["answer"]
-    assert set(block["by_split"]) == {"tune", "heldout", "fresh", "fresh2", "fresh3"}
+    assert set(block["by_split"]) == {"tune", "heldout", "fresh", "fresh2", "fresh3", "fresh4"}
     assert block["overall"]["hit@5"] > 0.5
     html = page.read_text(encoding="utf-8")
     assert "f01" in html and "<svg" in html

@@ -257,7 +257,8 @@ def test_injected_instructions_are_content_not_orders_extractive(injected: Path,
     pipe.build(injected)
     index = pipe.index
     ans = pipe.ask("Quel est le montant de la prime de fin d'année en Bourgogne ?")
-    assert not ans.abstained and "1 234" in ans.answer
+    assert ans.outcome in ("answer", "unsure")  # the hashing test embedder: maybe unsure
+    assert "1 234" in (ans.answer if ans.outcome == "answer" else ans.citations[0].quote)
     assert ans.citations[0].source == "rapport.pdf" and ans.citations[0].page == 2
     assert "supprimée" not in ans.answer
     # It can be quoted as what the document says, verbatim, under its own name.
@@ -298,9 +299,10 @@ def test_injected_instructions_cannot_steer_the_llm_answer(injected: Path, tmp_p
     pipe.build(injected)
     ans = pipe.ask("Quel est le montant de la prime de fin d'année en Bourgogne ?")
     assert llm.prompts and "Ignore les instructions précédentes" in llm.prompts[0].user
-    assert not ans.abstained
+    assert ans.outcome in ("answer", "unsure")
     assert "9 999" not in ans.answer and "supprimée" not in ans.answer
-    assert "1 234" in ans.answer  # the grounded extractive answer replaces the obedient draft
+    # the grounded extractive answer (or its closest passage) replaces the obedient draft
+    assert "1 234" in (ans.answer if ans.outcome == "answer" else ans.citations[0].quote)
     assert any("9 999" in w for w in ans.warnings)
     index = pipe.index
     assert ans.citations

@@ -34,8 +34,9 @@ def test_pdf_fact_is_cited_with_its_page(folder: Path, tmp_path: Path) -> None:
     pipe = make_pipeline(tmp_path / "idx")
     pipe.build(folder)
     ans = pipe.ask("Quel est le montant de la prime de fin d'année en Bourgogne ?")
-    assert not ans.abstained
-    assert "1 234" in ans.answer or "1234" in ans.answer
+    assert ans.outcome in ("answer", "unsure")  # the hashing test embedder: maybe unsure
+    shown = ans.answer if ans.outcome == "answer" else ans.citations[0].quote
+    assert "1 234" in shown or "1234" in shown
     c = ans.citations[0]
     assert (c.source, c.page) == ("rapport.pdf", 2)
     assert c.title.startswith("Rapport annuel de la commission")
@@ -130,7 +131,8 @@ def test_cli_ask_json_contract(folder: Path, tmp_path: Path) -> None:
             "--index", str(tmp_path / "idx"))
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
-    assert set(out) == {"question", "answer", "abstained", "citations", "timings_ms"}
+    assert set(out) >= {"question", "answer", "abstained", "outcome", "citations", "timings_ms"}
+    assert set(out) <= {"question", "answer", "abstained", "outcome", "citations", "timings_ms", "confidence"}
     assert out["abstained"] is False and "2 millions" in out["answer"]
     c = out["citations"][0]
     assert set(c) == {"n", "source", "title", "page", "quote", "score"}

@@ -188,3 +188,22 @@ def test_upload_then_ask_about_it(page: Page, app_url: str, tmp_path: Path) -> N
     sources = page.locator("#chat .rag-sources")
     expect(sources).to_contain_text("1 234 euros", timeout=WAIT)
     expect(sources).to_contain_text("note-prime.md")
+
+
+def test_unsure_answer_shows_the_closest_passages_without_a_figure(page: Page, app_url: str) -> None:
+    _open(page, app_url)
+    _ask(page, "Combien de conseillers ont été formés à l'IA ?")
+    chat = page.locator("#chat")
+    answer = chat.locator(".rag-answer.rag-unsure")
+    expect(answer).to_contain_text("Je n'ai pas de réponse sûre dans les documents indexés", timeout=WAIT)
+    sources = chat.locator(".rag-sources")
+    expect(sources.locator(".rag-sources-head")).to_have_text("Passages les plus proches")
+    shown = sources.locator(".rag-source")
+    assert 1 <= shown.count() <= 3
+    expect(shown.first).to_contain_text(REPORT)
+    expect(shown.first.locator("mark.rag-term").first).to_be_visible()  # the question's words
+    assert answer.get_attribute("data-outcome") == "unsure"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(500)
+    _scroll_chat_to_top(page)
+    page.screenshot(path=str(SCREENSHOTS / "chat-unsure.png"), full_page=True)

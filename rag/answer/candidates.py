@@ -298,7 +298,13 @@ def entities(unit: Unit) -> list[Candidate]:
 
     def add(kind: str, a: int, b: int, quoted: bool = False) -> None:
         name = text[a:b].strip(" ,.;:()«»\"")
-        if len(name) < 2 or (a, b) in seen:
+        if len(name) < 2:
+            return
+        if (a, b) in seen:
+            if quoted:  # «Cap Avenir»: the quotes say it is a name, whatever the parse said
+                for c in out:
+                    if c.start == off + a and c.end == off + b:
+                        c.kind, c.quoted = "name", True
             return
         seen.add((a, b))
         out.append(Candidate(unit, kind, off + a, off + b, name, quoted=quoted))
@@ -351,7 +357,7 @@ def phrases(unit: Unit) -> list[Candidate]:
             b += 2
             while b + 1 < rng.stop and toks[b + 1][3] == "ADJ":
                 b += 1
-        elif (b + 3 < rng.stop and toks[b + 1][3] == "ADP" and toks[b + 2][3] == "DET"
+        elif (b + 3 < rng.stop and toks[b + 1][2] == "de" and toks[b + 2][3] == "DET"
               and toks[b + 3][3] in ("NOUN", "PROPN")):
             b += 3  # "traitement de la demande"
         if b == a and len(toks[k][2]) < 4:

@@ -45,7 +45,7 @@ from rag.text import analyze, extract_quantities, fold, normalize_for_match, sen
 
 LEAD_WORDS = 24  # a quote with a lead is cut to about this many words around it
 NO_LEAD_WORDS = 48  # a quote that is the answer itself keeps more
-RIVAL_SHARE = 0.85  # another document's figure is named when this close to the best
+RIVAL_SHARE = 0.6  # another document's figure (itself likely enough) is named when this close
 UNSURE_PASSAGES = 3
 WIDE_UNITS = 12  # sentences offering noun phrases and themselves as candidates
 
@@ -60,6 +60,7 @@ class Scored:
     cands: list[Candidate]
     ctx: Context
     unit_p: dict[int, float]  # id(unit) -> the sentence model's probability that it answers
+    threshold: float  # the probability at which a lead is asserted
 
     def passage_scores(self) -> list[float]:
         """Per hit: the probability that its best sentence answers the question."""
@@ -127,14 +128,14 @@ class ExtractiveAnswerer:
         wide = {id(u) for u in near}
         cands = [c for u in units for c in candidates(u, frame.asks, id(u) in wide)]
         rows = describe(cands, ctx)
-        for c, p in zip(cands, self.scorer.proba(rows), strict=True):
+        scorer = self.scorer.for_embedder(getattr(self.embedder, "model_id", None))
+        for c, p in zip(cands, scorer.proba(rows), strict=True):
             c.p = float(p)
         # every sentence, with or without candidates, scored by the sentence model
         probes = [Candidate(u, "statement", u.start, u.end, "") for u in units]
         unit_p = {id(c.unit): float(p) for c, p in
-                  zip(probes, self.scorer.unit.proba(describe(probes, ctx, keep_siblings=True)),
-                      strict=True)}
-        scored = Scored(frame, list(hits[: self.max_passages]), units, cands, ctx, unit_p)
+                  zip(probes, scorer.unit.proba(describe(probes, ctx, keep_siblings=True)), strict=True)}
+        scored = Scored(frame, list(hits[: self.max_passages]), units, cands, ctx, unit_p, scorer.answer)
         self._last = (key, scored)
         return scored
 
@@ -166,7 +167,7 @@ class ExtractiveAnswerer:
             return Answer(question, ABSTAIN_MESSAGE, True, outcome="refused", highlight=highlight,
                           reason=f"indices trop faibles (couverture {top_lex:.2f})")
         best = max(s.cands, key=lambda c: c.p, default=None)
-        if best is None or best.p < self.scorer.answer:
+        if best is None or best.p < s.threshold:
             return self._unsure(s, best, highlight)
         return self._assert(s, best, highlight)
 
@@ -184,7 +185,7 @@ class ExtractiveAnswerer:
         text = f"{body} ({who})" if who else body
         # Another sentence stating the same figure backs it ("Voir aussi").
         same = [c for c in s.cands if c is not best and lead and c.unit is not best.unit
-                and c.p >= self.scorer.answer and normalize_for_match(lead) in
+                and c.p >= s.threshold and normalize_for_match(lead) in
                 normalize_for_match(c.unit.text) and c.unit.hit is not best.unit.hit]
         if same and len(cites) < self.max_citations:
             cites.append(self._cite(2, same[0].unit, same[0].p))
@@ -206,7 +207,7 @@ class ExtractiveAnswerer:
         src = best.unit.hit.node.metadata.get("source")
         mine = extract_quantities(best.lead)
         for c in sorted(s.cands, key=lambda c: -c.p):
-            if c.p < max(self.scorer.answer, RIVAL_SHARE * best.p):
+            if c.p < max(s.threshold, RIVAL_SHARE * best.p):
                 break
             if c.kind != best.kind or c.unit.hit.node.metadata.get("source") == src or not c.lead:
                 continue

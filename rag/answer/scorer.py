@@ -27,6 +27,7 @@ import numpy as np
 from rag.answer.features import CAND_FEATURES, FEATURES, UNIT_FEATURES
 
 MODEL_FILE = "answer_model.json"
+SIMILARITY_FEATURES = frozenset({"sim", "sim_gap", "sim_rank", "dense"})
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,16 @@ class Scorer:
     cand: Linear
     answer: float  # threshold on the best candidate's probability to assert its lead
     meta: dict[str, Any]
+    lexical: Scorer | None = None  # fitted without vector features, for other embedders
+
+    def for_embedder(self, embedder_id: str | None) -> Scorer:
+        """This model, or its twin fitted without the vector features when the index's
+        embedder is not the one the model was fitted with (vector scores differ in scale
+        from one model to another)."""
+        fitted = self.meta.get("embedder")
+        if fitted and embedder_id != fitted and self.lexical is not None:
+            return self.lexical
+        return self
 
     def proba(self, rows: np.ndarray) -> np.ndarray:
         if rows.size == 0:
@@ -76,13 +87,17 @@ class Scorer:
         return self.unit.proba(rows) * self.cand.proba(rows)
 
     def to_json(self) -> dict[str, Any]:
-        return {"unit": self.unit.to_json(), "cand": self.cand.to_json(),
-                "thresholds": {"answer": self.answer}, "meta": self.meta}
+        out = {"unit": self.unit.to_json(), "cand": self.cand.to_json(),
+               "thresholds": {"answer": self.answer}, "meta": self.meta}
+        if self.lexical is not None:
+            out["lexical"] = self.lexical.to_json()
+        return out
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Scorer:
         return cls(Linear.from_json(d["unit"]), Linear.from_json(d["cand"]),
-                   float(d["thresholds"]["answer"]), dict(d.get("meta", {})))
+                   float(d["thresholds"]["answer"]), dict(d.get("meta", {})),
+                   cls.from_json(d["lexical"]) if "lexical" in d else None)
 
 
 def prior() -> Scorer:

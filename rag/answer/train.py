@@ -83,8 +83,8 @@ def _decisions(samples: list[Sample], probs: list[np.ndarray], t: float) -> dict
     return {"right": right, "wrong": wrong, "asserted": asserted}
 
 
-def train(part: list[Sample], c: float = 1.0) -> Scorer:
-    """Both models fitted on ``part`` (threshold left at 0.5)."""
+def train(part: list[Sample], c: float = 1.0, drop: frozenset[str] = frozenset()) -> Scorer:
+    """Both models fitted on ``part`` without the ``drop`` features (threshold left at 0.5)."""
     part = [s for s in part if s.rows.size]
     # the sentence model: one row per sentence that offers candidates
     ux, uy = [], []
@@ -92,21 +92,23 @@ def train(part: list[Sample], c: float = 1.0) -> Scorer:
         _, first = np.unique(s.units, return_index=True)
         ux.append(s.rows[first])
         uy.append(s.unit_labels[first])
-    unit = _logistic(np.vstack(ux), np.concatenate(uy), UNIT_FEATURES, c)
+    unit = _logistic(np.vstack(ux), np.concatenate(uy),
+                     tuple(f for f in UNIT_FEATURES if f not in drop), c)
     # the candidate model: candidates of the sentences that answer
     cx = np.vstack([s.rows[s.unit_labels] for s in part])
     cy = np.concatenate([s.labels[s.unit_labels] for s in part])
-    cand = _logistic(cx, cy, CAND_FEATURES, c)
+    cand = _logistic(cx, cy, tuple(f for f in CAND_FEATURES if f not in drop), c)
     return Scorer(unit, cand, 0.5, {})
 
 
-def out_of_fold(samples: list[Sample], folds: int = 5, c: float = 1.0, seed: int = 0) -> list[np.ndarray]:
+def out_of_fold(samples: list[Sample], folds: int = 5, c: float = 1.0, seed: int = 0,
+                drop: frozenset[str] = frozenset()) -> list[np.ndarray]:
     """Each question's candidate probabilities from a model fitted without its fold."""
     order = np.random.default_rng(seed).permutation(len(samples))
     fold_of = {int(i): k % folds for k, i in enumerate(order)}
     oof: list[np.ndarray] = [np.zeros(0)] * len(samples)
     for k in range(folds):
-        model = train([s for i, s in enumerate(samples) if fold_of[i] != k], c)
+        model = train([s for i, s in enumerate(samples) if fold_of[i] != k], c, drop)
         for i, s in enumerate(samples):
             if fold_of[i] == k and s.rows.size:
                 oof[i] = model.proba(s.rows)
@@ -114,12 +116,13 @@ def out_of_fold(samples: list[Sample], folds: int = 5, c: float = 1.0, seed: int
 
 
 def fit(samples: list[Sample], max_wrong: float = 0.05, folds: int = 5, c: float = 1.0,
-        seed: int = 0, threshold_split: str | None = "dev") -> tuple[Scorer, dict[str, Any]]:
+        seed: int = 0, threshold_split: str | None = "dev",
+        drop: frozenset[str] = frozenset()) -> tuple[Scorer, dict[str, Any]]:
     """The fitted scorer and a report of its out-of-fold figures.
 
     The threshold is chosen on the out-of-fold answers of the ``threshold_split``
     questions (the new-document development set), all questions when None or absent."""
-    oof = out_of_fold(samples, folds, c, seed)
+    oof = out_of_fold(samples, folds, c, seed, drop)
     grid = [round(t, 3) for t in np.arange(0.02, 0.96, 0.01)]
     chosen_idx = [i for i, s in enumerate(samples) if s.split == threshold_split] or range(len(samples))
     on = [samples[i] for i in chosen_idx]
@@ -127,7 +130,7 @@ def fit(samples: list[Sample], max_wrong: float = 0.05, folds: int = 5, c: float
     table = {t: _decisions(on, on_p, t) for t in grid}
     ok = [t for t in grid if table[t]["wrong"] <= max_wrong * max(1, table[t]["asserted"])]
     threshold = min(ok) if ok else grid[-1]
-    model = train(samples, c)
+    model = train(samples, c, drop)
     n_answerable = sum(s.answerable for s in on)
     chosen = table[threshold]
     overall = _decisions(samples, oof, threshold)
