@@ -206,8 +206,7 @@ def render_answer_text(text: str, abstained: bool = False, pending: bool = False
                        outcome: str = "") -> str:
     cls = ("rag-answer" + (" rag-abstain" if abstained else "") + (" rag-pending" if pending else "")
            + (f" rag-{outcome}" if outcome else ""))
-    data = f' data-outcome="{esc(outcome)}"' if outcome else ""
-    return f'<div class="{cls}"{data}>{_one_line(esc(text))}</div>'
+    return f'<div class="{cls}">{_one_line(esc(text))}</div>'
 
 
 def render_citation(c: Citation, question: str, answer: str, page_text: str = "") -> str:
@@ -244,7 +243,9 @@ def render_message(ans: Answer, page_text: Callable[[str, int | None], str] | No
                     text = page_text(c.source, c.page)
                 except Exception:  # context is a bonus; never lose the answer for it
                     log.exception("page_text failed for %s p.%s", c.source, c.page)
-            out.append(render_citation(c, ans.question, ans.answer, text))
+            # an unsure answer asserts no figure: only the question's words are marked
+            asserted = ans.answer if ans.outcome != "unsure" else ""
+            out.append(render_citation(c, ans.question, asserted, text))
         out.append("</div>")
     for w in ans.warnings:
         out.append(f'<div class="rag-warning">{esc(w)}</div>')

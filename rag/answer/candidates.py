@@ -260,8 +260,8 @@ def quantities(unit: Unit) -> list[Candidate]:
     dates = _in_dates(text)
     out = []
     for x in extract_quantities(text):
-        if x.unit == "ordinal":
-            continue
+        if x.unit == "ordinal" or re.match(r"(?:[èe]re|[èe]res|[èe]me|[èe]mes|nde?s?)\b", text[x.end:]):
+            continue  # "1er", "3e", "1ères données": a rank, not a quantity
         if x.unit == "" and 1900 <= x.value <= 2100 and float(x.value).is_integer():
             continue  # a year
         if any(a <= x.start < b for a, b in dates):

@@ -49,7 +49,7 @@ UNIT_FEATURES = ("sim", "sim_gap", "sim_rank", "lex", "lex_gap", "lex_rank", "ct
 KINDS = ("money", "percent", "count", "duration", "date", "time", "person", "org", "place", "name",
          "phrase", "statement")
 CAND_FEATURES = ("kind_exact", "kind_near", *(f"k_{k}" for k in KINDS), "head_focus", "head_term",
-                 "near", "tree", "segment", "seg_share", "restates", "alone", "first", "aside", "rare",
+                 "near", "tree", "seg_before", "seg_after", "precision", "restates", "alone", "first", "aside", "rare",
                  "quoted", "span")
 FEATURES = UNIT_FEATURES + CAND_FEATURES
 
@@ -281,32 +281,39 @@ def f_tree(c: Candidate, x: Context) -> float:
     return 0.0 if best == math.inf else 1.0 / (1.0 + best)
 
 
-def _segment(c: Candidate, x: Context) -> str:
-    """The candidate's own stretch of its sentence: from the end of the candidate of the
-    same kind before it to the start of the one after it ("les arrêts ont augmenté de 50%
-    depuis 2010, | et ceux de plus de 8 mois de 212%")."""
+def _stretches(c: Candidate, x: Context) -> tuple[str, str]:
+    """The words between the candidate and the candidates of its kind around it, before
+    and after it: French describes a figure on either side ("ont augmenté de 50%",
+    "76% des usagers …")."""
     u = c.unit
     same = sorted((o for o in x.siblings.get(id(u), [c]) if o.kind == c.kind), key=lambda o: o.start)
     before = [o.end for o in same if o.end <= c.start]
     after = [o.start for o in same if o.start >= c.end]
     lo = max(before) if before else u.start
     hi = min(after) if after else u.end
-    return u.page[lo:hi]
+    return u.page[lo:c.start], u.page[c.end:hi]
 
 
-def f_segment(c: Candidate, x: Context) -> float:
-    """IDF-weighted share of the question's terms in the candidate's own stretch."""
+def f_seg_before(c: Candidate, x: Context) -> float:
+    """IDF-weighted share of the question's terms between the previous candidate of the
+    same kind (or the sentence start) and this one."""
     if c.kind == "statement":
         return 0.0
-    return x.frame.coverage(set(analyze(_segment(c, x))))
+    return x.frame.coverage(set(analyze(_stretches(c, x)[0])))
 
 
-def f_seg_share(c: Candidate, x: Context) -> float:
-    """How much of the sentence's match with the question lies in the candidate's stretch."""
+def f_seg_after(c: Candidate, x: Context) -> float:
+    """The same, between this candidate and the next one of its kind (or the sentence end)."""
     if c.kind == "statement":
         return 0.0
-    whole = x.frame.coverage(x.terms(c.unit))
-    return f_segment(c, x) / whole if whole > 0 else 0.0
+    return x.frame.coverage(set(analyze(_stretches(c, x)[1])))
+
+
+def f_precision(c: Candidate, x: Context) -> float:
+    """The share of the sentence's other words that the question says: "délégué régional"
+    is better matched by "VOTRE DELEGUE REGIONAL" than by "… REGIONALE ADJOINTE"."""
+    own = set(analyze(c.unit.text)) - set(analyze(c.lead))
+    return len(own & x.frame.glossed) / len(own) if own else 0.0
 
 
 def f_restates(c: Candidate, x: Context) -> float:

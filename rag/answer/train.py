@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from rag.answer.features import CAND_FEATURES, FEATURES, UNIT_FEATURES
-from rag.answer.scorer import Linear, Scorer
+from rag.answer.scorer import Linear, Scorer, prior
 from rag.text import contains_normalized
 
 
@@ -47,6 +47,8 @@ def collect(pipeline: Any, questions: list[Any], progress: Callable[[int, int], 
             ) -> list[Sample]:
     """Candidates and labels of ``questions`` (rag.evaluate.Question) on ``pipeline``'s index."""
     ans = pipeline._extractive(pipeline.index)
+    ans.scorer = prior()  # the features do not depend on the model; the shipped one may be stale
+    ans._last = None
     out = []
     for i, q in enumerate(questions):
         hits = pipeline.candidates(q.question)
