@@ -12,10 +12,13 @@ Unit features (the same for every candidate of a sentence):
   sentence; ``lex_gap``; ``ctx``: the share found only around it (neighbouring
   sentences, section heading, title, instance);
 - ``rank``, ``dense``: the passage's fused rank and dense score;
-- ``year_clash``: the sentence names years, none of the question's;
-  ``year_absent``: the question's year is nowhere near; ``name_absent``: a proper
-  name of the question is not in the passage nor its document's title;
-  ``union_clash``: the question names another union than the document's.
+- ``sim_rank``, ``lex_rank``: the sentence's rank among those retrieved by each;
+- ``year_clash``: the sentence names years, none of the question's; ``year_near`` /
+  ``year_in_doc``: the question's year is written near it / in its page or heading;
+  ``name_absent``: a proper name of the question is not in the passage nor its
+  document's title; ``union_clash``: the question names another union than the
+  document's; ``short``, ``words``: its length; ``has_kind``: it holds a candidate of
+  the kind asked.
 
 Candidate features:
 
@@ -25,10 +28,13 @@ Candidate features:
   postes" / "45 postes"); ``head_term``: it is one of the question's words;
 - ``near``: closeness, in words, to the question's words in the sentence; ``tree``:
   closeness in the dependency tree (spaCy heads), when the page was parsed;
+- ``seg_before`` / ``seg_after``: the question's words between the candidate and the
+  previous / next candidate of its kind; ``precision``: the share of the sentence's
+  other words that the question says;
 - ``restates``: the candidate is a figure or name the question itself contains;
 - ``alone``: it is the only candidate of its kind in the sentence; ``first``: the first;
 - ``aside``: it sits inside brackets; ``rare``: for names, how rare their words are;
-- ``words``: for a sentence answer, its length.
+- ``k_<kind>``: which kind it is; ``quoted``: «written in quotes»; ``span``: its length.
 """
 
 from __future__ import annotations
@@ -49,8 +55,8 @@ UNIT_FEATURES = ("sim", "sim_gap", "sim_rank", "lex", "lex_gap", "lex_rank", "ct
 KINDS = ("money", "percent", "count", "duration", "date", "time", "person", "org", "place", "name",
          "phrase", "statement")
 CAND_FEATURES = ("kind_exact", "kind_near", *(f"k_{k}" for k in KINDS), "head_focus", "head_term",
-                 "near", "tree", "seg_before", "seg_after", "precision", "restates", "alone", "first", "aside", "rare",
-                 "quoted", "span")
+                 "near", "tree", "seg_before", "seg_after", "precision", "restates", "alone", "first",
+                 "aside", "rare", "quoted", "span")
 FEATURES = UNIT_FEATURES + CAND_FEATURES
 
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
