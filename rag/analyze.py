@@ -16,8 +16,8 @@ the answerer falls back on the words next to each figure.
 
 Worked example::
 
-    analyze_page("Le CSE a voté 12 voix pour.")["toks"][3]
-    -> [14, 16, "12", "NUM", "nummod", 4, ""]      (head 4 = "voix")
+    tokens_of(["Le CSE a voté 12 voix pour."])[0][4]
+    -> [14, 16, "12", "NUM", "nummod", 5, ""]      (head 5 = "voix")
 """
 
 from __future__ import annotations

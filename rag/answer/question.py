@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -147,7 +148,7 @@ def _idf(df: dict[str, int], n: int, term: str) -> float:
 
 
 def read_question(question: str, glossary: Glossary, df: dict[str, int], n_passages: int,
-                  in_corpus: object = None) -> QuestionFrame:
+                  in_corpus: Callable[[str], bool] | None = None) -> QuestionFrame:
     """The question read once: what it asks, its focus, its pins, its term weights.
 
     ``df`` maps analysed terms to the number of passages holding them; ``in_corpus`` is an
@@ -184,7 +185,7 @@ def read_question(question: str, glossary: Glossary, df: dict[str, int], n_passa
         if not toks:
             continue
         absent = [t for t in toks if df.get(t, 0) == 0]
-        if absent and (len(toks) == 1 or ("-" in w and is_name and callable(in_corpus)
+        if absent and (len(toks) == 1 or ("-" in w and is_name and in_corpus is not None
                                            and not in_corpus(w))):
             missing.append(w)
         if is_name and not is_number and w not in UNIONS and not glossary.concepts(w):

@@ -172,7 +172,7 @@ class ExtractiveAnswerer:
         return self._assert(s, best, highlight)
 
     def _assert(self, s: Scored, best: Candidate, highlight: list[str]) -> Answer:
-        cites = [self._cite(1, best.unit, best.p)]
+        cites = [cite(1, best.unit, best.p)]
         lead = " ".join(best.lead.split())
         quote = " ".join(cites[0].quote.split())
         if lead and len(quote.split()) > LEAD_WORDS + 2:
@@ -188,11 +188,11 @@ class ExtractiveAnswerer:
                 and c.p >= s.threshold and normalize_for_match(lead) in
                 normalize_for_match(c.unit.text) and c.unit.hit is not best.unit.hit]
         if same and len(cites) < self.max_citations:
-            cites.append(self._cite(2, same[0].unit, same[0].p))
+            cites.append(cite(2, same[0].unit, same[0].p))
             text += " Voir aussi [2]."
         rival = self._rival(s, best)
         if rival is not None:
-            c = self._cite(len(cites) + 1, rival.unit, rival.p)
+            c = cite(len(cites) + 1, rival.unit, rival.p)
             cites.append(c)
             who = provenance(c)
             figure = " ".join(rival.lead.split())
@@ -225,7 +225,7 @@ class ExtractiveAnswerer:
             if u.hit_rank in seen:
                 continue
             seen.add(u.hit_rank)
-            cites.append(self._cite(len(cites) + 1, u, s.relevance(u), wide=True))
+            cites.append(cite(len(cites) + 1, u, s.relevance(u), wide=True))
             if len(cites) >= UNSURE_PASSAGES:
                 break
         refs = " ".join(f"[{c.n}]" for c in cites)
@@ -234,32 +234,33 @@ class ExtractiveAnswerer:
                       confidence=conf, highlight=highlight,
                       reason=f"aucune réponse assez sûre (probabilité {conf:.2f})")
 
-    # -- quoting -------------------------------------------------------------------------
-    def _cite(self, n: int, u: Unit, score: float, wide: bool = False) -> Citation:
-        page, start, end = u.page, u.start, u.end
-        if u.intro is not None:
-            start = min(start, u.intro[0])
-        elif len(re.findall(r"\w+", page[start:end])) < 8:
-            # A very short line ("France Travail : 80%") is quoted with the line above it.
-            prev = sentence_spans(page, max(0, start - 600), start)
-            if prev:
-                gap = page[prev[-1][1]:start]
-                if "\n\n" not in gap or re.search(r"[:?]\s*$", page[prev[-1][0]:prev[-1][1]]):
-                    start = prev[-1][0]
-        if wide:
-            # Unsure: the sentence with the one after it, where a figure often follows.
-            lo = u.hit.node.start_char_idx or 0
-            hi = lo + len(u.hit.node.text) if page[lo:lo + len(u.hit.node.text)] == u.hit.node.text \
-                else len(page)
-            nxt = sentence_spans(page, end, min(hi, end + 400))
-            if nxt and len(page[start:nxt[0][1]].split()) <= 70:
-                end = nxt[0][1]
-        meta = u.hit.node.metadata
-        return Citation(
-            n=n, source=str(meta.get("source")), title=str(meta.get("title")), page=meta.get("page"),
-            quote=page[start:end], score=score, start=start, end=end, union=meta.get("union"),
-            doc_date=meta.get("doc_date"), section=str(meta.get("section") or ""),
-            instance=meta.get("instance"))
+def cite(n: int, u: Unit, score: float, wide: bool = False) -> Citation:
+    """Citation [n] of unit ``u``: its sentence, with its list intro or the line above a very
+    short one; ``wide`` (unsure): with the sentence after it too."""
+    page, start, end = u.page, u.start, u.end
+    if u.intro is not None:
+        start = min(start, u.intro[0])
+    elif len(re.findall(r"\w+", page[start:end])) < 8:
+        # A very short line ("France Travail : 80%") is quoted with the line above it.
+        prev = sentence_spans(page, max(0, start - 600), start)
+        if prev:
+            gap = page[prev[-1][1]:start]
+            if "\n\n" not in gap or re.search(r"[:?]\s*$", page[prev[-1][0]:prev[-1][1]]):
+                start = prev[-1][0]
+    if wide:
+        # Unsure: the sentence with the one after it, where a figure often follows.
+        lo = u.hit.node.start_char_idx or 0
+        hi = lo + len(u.hit.node.text) if page[lo:lo + len(u.hit.node.text)] == u.hit.node.text \
+            else len(page)
+        nxt = sentence_spans(page, end, min(hi, end + 400))
+        if nxt and len(page[start:nxt[0][1]].split()) <= 70:
+            end = nxt[0][1]
+    meta = u.hit.node.metadata
+    return Citation(
+        n=n, source=str(meta.get("source")), title=str(meta.get("title")), page=meta.get("page"),
+        quote=page[start:end], score=score, start=start, end=end, union=meta.get("union"),
+        doc_date=meta.get("doc_date"), section=str(meta.get("section") or ""),
+        instance=meta.get("instance"))
 
 
 def _densest(words: list[str], weights: dict[str, float], n_words: int) -> int:
@@ -306,7 +307,7 @@ def cite_span(index: Index, hit: Hit, n: int, start: int, end: int, score: float
             k = list_intro(page, spans, j)
             if k is not None:
                 unit.intro = spans[k]
-    return ExtractiveAnswerer.__new__(ExtractiveAnswerer)._cite(n, unit, score)
+    return cite(n, unit, score)
 
 
-__all__ = ["ExtractiveAnswerer", "Scored", "cite_span"]
+__all__ = ["ExtractiveAnswerer", "Scored", "cite", "cite_span"]
