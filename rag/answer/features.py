@@ -78,6 +78,16 @@ class Context:
         self.siblings: dict[int, list[Candidate]] = {}  # unit -> its candidates
         self.sim_rank: dict[int, int] = {}
         self.lex_rank: dict[int, int] = {}
+        self.unit_features: dict[int, dict[str, float]] = {}  # unit -> its UNIT_FEATURES
+        self._positions: dict[int, list[int]] = {}
+
+    def term_positions(self, u: Unit) -> list[int]:
+        """Page offsets of the words of ``u`` that are question terms (glossary included)."""
+        key = id(u)
+        if key not in self._positions:
+            self._positions[key] = [u.start + m.start() for m in re.finditer(r"\w+", u.text)
+                                    if (toks := analyze(m.group(0))) and toks[0] in self.frame.glossed]
+        return self._positions[key]
 
     def terms(self, u: Unit) -> set[str]:
         key = id(u)
@@ -234,21 +244,10 @@ def f_head_term(c: Candidate, x: Context) -> float:
     return float(bool(c.head) and c.head in x.frame.glossed)
 
 
-def _term_positions(c: Candidate, x: Context) -> list[int]:
-    """Page offsets of the words of the candidate's unit that are question terms."""
-    u = c.unit
-    out = []
-    for m in re.finditer(r"\w+", u.page[u.start:u.end]):
-        toks = analyze(m.group(0))
-        if toks and toks[0] in x.frame.glossed:
-            out.append(u.start + m.start())
-    return out
-
-
 def f_near(c: Candidate, x: Context) -> float:
     if c.kind == "statement":
         return 0.0
-    pos = [p for p in _term_positions(c, x) if not c.start <= p < c.end]
+    pos = [p for p in x.term_positions(c.unit) if not c.start <= p < c.end]
     if not pos:
         return 0.0
     u = c.unit
@@ -263,7 +262,7 @@ def f_tree(c: Candidate, x: Context) -> float:
     k = an.token_at(c.start)
     if k is None:
         return f_near(c, x)
-    targets = {an.token_at(p) for p in _term_positions(c, x) if not c.start <= p < c.end}
+    targets = {an.token_at(p) for p in x.term_positions(c.unit) if not c.start <= p < c.end}
     targets.discard(None)
     if not targets:
         return 0.0
@@ -292,7 +291,7 @@ def _stretches(c: Candidate, x: Context) -> tuple[str, str]:
     and after it: French describes a figure on either side ("ont augmenté de 50%",
     "76% des usagers …")."""
     u = c.unit
-    same = sorted((o for o in x.siblings.get(id(u), [c]) if o.kind == c.kind), key=lambda o: o.start)
+    same = sorted((o for o in _siblings(c, x) if o.kind == c.kind), key=lambda o: o.start)
     before = [o.end for o in same if o.end <= c.start]
     after = [o.start for o in same if o.start >= c.end]
     lo = max(before) if before else u.start
@@ -399,7 +398,11 @@ def describe(cands: list[Candidate], ctx: Context, keep_siblings: bool = False) 
         ctx.siblings = by_unit
     rows = np.zeros((len(cands), len(FEATURES)), dtype=np.float64)
     for i, c in enumerate(cands):
-        c.features = {name: float(fn(c, ctx)) for name, fn in REGISTRY.items()}
+        # unit features depend on the sentence only: computed once per sentence
+        unit = ctx.unit_features.get(id(c.unit))
+        if unit is None:
+            unit = ctx.unit_features[id(c.unit)] = {n: float(REGISTRY[n](c, ctx)) for n in UNIT_FEATURES}
+        c.features = {**unit, **{n: float(REGISTRY[n](c, ctx)) for n in CAND_FEATURES}}
         rows[i] = [c.features[n] for n in FEATURES]
     return rows
 

@@ -86,11 +86,15 @@ class ExtractiveAnswerer:
         self.embedder = embedder
         self.scorer = scorer or load()
         self._last: tuple[tuple[str, tuple[str, ...]], Scored] | None = None
+        self._frame: QuestionFrame | None = None
 
     # -- reading -----------------------------------------------------------------------
     def frame(self, question: str) -> QuestionFrame:
-        return read_question(question, self.index.glossary, self.index.df, len(self.index.nodes),
-                             self._phrase_in_corpus)
+        """The question read once (the last one is kept: rerank, answer and the fit ask again)."""
+        if self._frame is None or self._frame.text != question:
+            self._frame = read_question(question, self.index.glossary, self.index.df,
+                                        len(self.index.nodes), self._phrase_in_corpus)
+        return self._frame
 
     def _phrase_in_corpus(self, phrase: str) -> bool:
         return normalize_for_match(phrase).replace("-", " ") in self.index.folded_text
@@ -149,23 +153,29 @@ class ExtractiveAnswerer:
         return [s.hits[i] for i in order] + list(hits[len(s.hits):])
 
     # -- deciding ----------------------------------------------------------------------
+    def refusal(self, frame: QuestionFrame, s: Scored | None) -> str:
+        """Why the question is refused, or "": a word of it is in no document; or, once
+        scored (``s``), no passage, or none sharing enough of its words."""
+        if frame.missing:
+            return "absent des documents : " + ", ".join(frame.missing)
+        if s is None:
+            return ""
+        if not s.units:
+            return "aucun passage pertinent"
+        top_lex = max(frame.coverage(s.ctx.terms(u)) for u in s.units)
+        if top_lex < self.min_evidence:
+            return f"indices trop faibles (couverture {top_lex:.2f})"
+        return ""
+
     def answer(self, question: str, hits: list[Hit]) -> Answer:
         frame = self.frame(question)
         highlight = sorted(frame.glossed)
-        if frame.missing:
+        why = self.refusal(frame, None) or ("" if hits else "aucun passage pertinent")
+        s = self.score(question, hits) if not why else None
+        why = why or self.refusal(frame, s)
+        if why or s is None:
             return Answer(question, ABSTAIN_MESSAGE, True, outcome="refused", highlight=highlight,
-                          reason="absent des documents : " + ", ".join(frame.missing))
-        if not hits:
-            return Answer(question, ABSTAIN_MESSAGE, True, outcome="refused",
-                          reason="aucun passage pertinent")
-        s = self.score(question, hits)
-        if not s.units:
-            return Answer(question, ABSTAIN_MESSAGE, True, outcome="refused",
-                          reason="aucun passage pertinent")
-        top_lex = max(frame.coverage(s.ctx.terms(u)) for u in s.units)
-        if top_lex < self.min_evidence:
-            return Answer(question, ABSTAIN_MESSAGE, True, outcome="refused", highlight=highlight,
-                          reason=f"indices trop faibles (couverture {top_lex:.2f})")
+                          reason=why)
         best = max(s.cands, key=lambda c: c.p, default=None)
         if best is None or best.p < s.threshold:
             return self._unsure(s, best, highlight)

@@ -52,10 +52,8 @@ def collect(pipeline: Any, questions: list[Any], progress: Callable[[int, int], 
     out = []
     for i, q in enumerate(questions):
         hits = pipeline.candidates(q.question)
-        frame = ans.frame(q.question)
         s = ans.score(q.question, hits)
-        top_lex = max((frame.coverage(s.ctx.terms(u)) for u in s.units), default=0.0)
-        refused = bool(frame.missing) or not s.units or top_lex < ans.min_evidence
+        refused = bool(ans.refusal(s.frame, s))
         rows = (np.array([[c.features[f] for f in FEATURES] for c in s.cands]) if s.cands
                 else np.zeros((0, len(FEATURES))))
         labels = np.array([label(c, q.expected) if q.answerable else False for c in s.cands], dtype=bool)
