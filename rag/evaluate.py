@@ -44,7 +44,7 @@ import statistics
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -53,7 +53,6 @@ from rag.answer import LEAD_SEP, Answer
 from rag.text import contains_normalized, extract_quantities, unsupported_figures
 
 CATEGORIES = ("factual", "paraphrased", "conflicting", "out_of_corpus")
-SPLITS = ("tune", "heldout", "fresh", "fresh2", "fresh3", "fresh4", "dev", "sealed")
 K = 5
 
 ProgressFn = Callable[[int, int], None]
@@ -607,24 +606,25 @@ PAGE_MEASURES = [("n", "questions"), ("right", "en tête juste"), ("wrong_leads"
 
 
 def page_measures(questions: list[dict[str, Any]]) -> dict[str, Any]:
-    """The page's measures from a report's per-question rows (older reports, written
-    before outcomes existed, count an abstention as refused and a right lead as useful)."""
-    answerable = [q for q in questions if q["category"] != "out_of_corpus"]
-    ooc = [q for q in questions if q["category"] == "out_of_corpus"]
-    outcome = [q.get("outcome") or ("refused" if q["abstained"] else "answer") for q in questions]
-    asserted = [q for q, o in zip(questions, outcome, strict=True) if o == "answer" and not q.get("error")]
-    wrong = [q for q in asserted if not q["answer_ok"]]
-    useful = [q for q in answerable if q.get("useful", q["answer_ok"])]
-    hits = [q for q in answerable if q.get("hit_rank") is not None and q["hit_rank"] <= 5]
+    """The page's measures from a report's per-question rows, through ``summarize`` (older
+    reports, written before outcomes existed, count an abstention as refused and a right
+    lead as useful)."""
+    names = {f.name for f in fields(QuestionResult)}
+    results = [QuestionResult(**{**{k: v for k, v in q.items() if k in names},
+                                 "outcome": q.get("outcome") or ("refused" if q["abstained"] else "answer"),
+                                 "useful": q.get("useful", q["answer_ok"])})
+               for q in questions]
+    m = summarize(results)
+    right = sum(r.answer_ok for r in results if r.answerable)
+    ooc_kept = sum(not r.asserted for r in results if not r.answerable)
     return {
-        "n": len(questions),
-        "right": f"{sum(q['answer_ok'] for q in answerable)}/{len(answerable)}"
-                 f" ({_fmt(_ratio(sum(q['answer_ok'] for q in answerable), len(answerable)))})",
-        "wrong_leads": f"{len(wrong)}/{len(asserted)} ({_fmt(_ratio(len(wrong), len(asserted)))})",
-        "useful": _fmt(_ratio(len(useful), len(answerable))),
-        "ooc_nothing": f"{sum(1 for q in ooc if q not in asserted)}/{len(ooc)}",
-        "unsure": str(sum(o == "unsure" for o in outcome)),
-        "hit@5": _fmt(_ratio(len(hits), len(answerable))),
+        "n": m["n"],
+        "right": f"{right}/{m['n_answerable']} ({_fmt(m['accuracy'])})",
+        "wrong_leads": f"{m['wrong_leads']}/{m['answers']} ({_fmt(m['wrong_lead_rate'])})",
+        "useful": _fmt(m["useful"]),
+        "ooc_nothing": f"{ooc_kept}/{m['n_out_of_corpus']}",
+        "unsure": str(m["unsure"]),
+        "hit@5": _fmt(m["hit@5"]),
     }
 
 

@@ -456,7 +456,7 @@ def build_index(
         # French analysis and sentence vectors: unchanged pages and sentences are reused.
         reuse: dict[str, Any] = {}
         if prev is not None and prev_manifest and (prev / "analysis.jsonl").is_file() \
-                and prev_manifest.get("analysis") == ANALYSIS_ID:
+                and prev_manifest.get("chunking", {}).get("analysis") == ANALYSIS_ID:
             old_rows = [json.loads(x) for x in
                         (prev / "analysis.jsonl").read_text(encoding="utf-8").splitlines() if x]
             old_pages = {(d["source"], d.get("page")): d["text"] for d in
@@ -471,7 +471,6 @@ def build_index(
         user_glossary = folder / USER_FILE
         extra = {"user_glossary": user_glossary.read_text(encoding="utf-8")} \
             if user_glossary.is_file() else {}
-        extra["analysis"] = ANALYSIS_ID
         gen = _write_generation(index_dir, settings, embedder, all_nodes, vectors, page_rows,
                                 files_meta, report.skipped, progress, extra,
                                 (analysis, sent_vectors))
