@@ -288,3 +288,21 @@ def test_the_figure_put_first_is_what_the_answer_asserts(answer: str, expected: 
     q = ev.Question("x", "factual", "tune", "?", (expected,), "a.txt", ())
     ans = Answer("?", answer, False, [Citation(1, "a.txt", "t", None, answer, 1.0, 0, 1)])
     assert ev.score_answer(q, ans, [], [], 1.0).answer_ok is ok
+
+
+def test_train_answerer_refuses_the_sealed_split_and_a_malformed_data_spec(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Note\n\nLa prime est de 100 euros.\n", encoding="utf-8")
+    qfile = tmp_path / "q.jsonl"
+    qfile.write_text(json.dumps({"id": "q1", "category": "factual", "split": "sealed",
+                                 "question": "Quelle prime ?", "expected": ["100"]}) + "\n",
+                     encoding="utf-8")
+    out = tmp_path / "model.json"
+    sealed = CliRunner().invoke(cli, ["--embedder", "hash", "train-answerer", "--data",
+                                      f"{docs}:{qfile}:sealed", "--out", str(out)])
+    assert sealed.exit_code == 2 and "« sealed » ne sert jamais" in sealed.output
+    malformed = CliRunner().invoke(cli, ["--embedder", "hash", "train-answerer", "--data",
+                                         str(docs), "--out", str(out)])
+    assert malformed.exit_code == 2 and "--data attend CORPUS:QUESTIONS" in malformed.output
+    assert not out.exists()
