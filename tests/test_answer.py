@@ -100,6 +100,12 @@ def test_a_date_range_and_an_hour_are_one_candidate_each() -> None:
     assert "11 heures" in leads
 
 
+def test_more_than_23_hours_is_a_duration_not_a_time_of_day() -> None:
+    u = _unit("Chaque agent suivra 48 heures de stage ; la séance ouvre à 9 h 30.")
+    assert [c.lead for c in quantities(u) if c.kind == "duration"] == ["48 heures"]
+    assert [c.lead for c in dates(u)] == ["9 h 30"]
+
+
 def test_the_parse_says_which_noun_a_figure_counts() -> None:
     u = _unit("La direction supprime 45 postes de conseillers en 2025.", parsed=True)
     (c,) = quantities(u)

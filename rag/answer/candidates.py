@@ -36,7 +36,8 @@ DATE_RE = re.compile(
     r"|\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{1,2}/\d{4}\b"
     rf"|\b(?:fin|d[ée]but|mi-)\s*{_MONTH}(?:\s+\d{{4}})?\b|\b{_MONTH}\s+\d{{4}}\b"
     r"|\b(?:fin|d[ée]but|mi-)?\s*(?:19|20)\d{2}\b", re.I)
-_HOUR = r"\d{1,2}\s?(?:[hH](?:\s?[0-5]\d)?(?![\w])|heures?\b(?:\s?[0-5]\d\b)?)"
+# a clock hour is 0-23: "48 heures" is a duration, not a time of day
+_HOUR = r"(?<!\d)(?:[01]?\d|2[0-3])\s?(?:[hH](?:\s?[0-5]\d)?(?![\w])|heures?\b(?:\s?[0-5]\d\b)?)"
 TIME_RE = re.compile(rf"\b{_HOUR}(?:\s?(?:[àa]|-|–)\s?{_HOUR})?")
 # "du 28 octobre au 8 novembre 2019", "22 juin - 31 octobre 2023": one span
 _DATE_RANGE_TAIL = re.compile(r"\s*(?:au|à|a|-|–|et)\s+(?:le\s+)?")
