@@ -626,8 +626,9 @@ def embed_sweep(corpus: Path, workdir: Path, settings: Settings, log: Log,
 def run_bench(settings: Settings, sizes: list[str], corpus: Path, out: Path,
               workdir: Path | None = None, queries: int = 40, cold_runs: int = 3,
               embed_sample: int = 48, in_process: bool = False, baseline: bool = True,
-              sweep: bool = False, log: Log = print) -> dict[str, Any]:
-    """Run every size (the sample first: synthetic sizes reuse its vectors), write JSON."""
+              sweep: bool = False, log: Log = print, ocr_pages: int = 0) -> dict[str, Any]:
+    """Run every size (the sample first: synthetic sizes reuse its vectors), then the OCR
+    of ``ocr_pages`` pages drawn from the corpus; write JSON."""
     for s in sizes:
         parse_size(s)
     if not corpus.is_dir():
@@ -657,11 +658,23 @@ def run_bench(settings: Settings, sizes: list[str], corpus: Path, out: Path,
             result["sizes"][s] = r
         if sweep and settings.embedder == "e5":
             result["embed_sweep"] = embed_sweep(corpus, wd, settings, log)
+        if ocr_pages > 0:
+            from rag.bench_ocr import bench_ocr
+            from rag.ocr import OcrOptions, OcrUnavailable
+
+            log(f"OCR de {ocr_pages} pages…")
+            try:
+                result["ocr"] = bench_ocr(corpus, ocr_pages, OcrOptions(
+                    dpi=settings.ocr_dpi, lang=settings.ocr_lang,
+                    min_confidence=settings.ocr_min_confidence), log)
+            except OcrUnavailable as exc:
+                log(f"  OCR non mesurée : {exc}")
     finally:
         if own:
             shutil.rmtree(wd, ignore_errors=True)
     result["machine"]["loadavg_end"] = os.getloadavg()
     result["seconds"] = time.perf_counter() - started
+    result["finished"] = time.time()
     result["ratios"] = ratios(result)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
@@ -753,10 +766,25 @@ def render_table(result: dict[str, Any]) -> str:
     lines.append("-+-".join(["-" * w0] + ["-" * w for w in widths]))
     for label, vals in rows:
         lines.append(" | ".join([label.ljust(w0)] + [v.rjust(w) for v, w in zip(vals, widths, strict=True)]))
+    if "ocr" in result:
+        from rag.bench_ocr import render_ocr
+
+        lines.append(render_ocr(result["ocr"]))
     la = result["machine"]
     lines.append(f"Machine : {la['cpus']} cœurs, charge moyenne {la['loadavg_start'][0]:.1f} au début, "
                  f"{la['loadavg_end'][0]:.1f} à la fin ; durée {result['seconds']:.0f} s.")
     return "\n".join(lines)
+
+
+def render_markdown(result: dict[str, Any], command: str) -> str:
+    """The summary page written by ``rag bench --summary``: the command, the machine and
+    the table, so the figures on the page are the ones the command printed."""
+    la = result["machine"]
+    when = time.strftime("%Y-%m-%d", time.localtime(result.get("finished", time.time())))
+    return (f"# Performances\n\nÉcrit par `{command}` le {when}, sur {la['cpus']} cœurs "
+            f"(Python {la['python']}). Les chiffres absolus dépendent de la machine et de sa "
+            "charge (donnée en bas du tableau) ; les rapports d'une même exécution se "
+            f"comparent.\n\n```\n{render_table(result)}\n```\n")
 
 
 def _worker(spec_path: str, result_path: str) -> None:

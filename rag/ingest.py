@@ -3,7 +3,10 @@
 Formats: .txt/.md (UTF-8, or cp1252/latin-1 as French files often are; a form
 feed ``\\f`` starts a new page), .pdf (one document per page, via pypdf),
 .docx (python-docx, paragraphs and tables), .html/.htm (BeautifulSoup, scripts
-and styles dropped).
+and styles dropped), images .png/.jpg/.jpeg/.tif/.tiff/.webp (read by OCR, rag.ocr;
+a multi-page TIFF is one document per page). A PDF page without a text layer (or
+with fewer than ``MIN_LAYER_CHARS`` visible characters) is read by OCR, page by page,
+so a mixed PDF keeps its text pages as they are.
 
 Why not llama-index's ``SimpleDirectoryReader``: it cannot tell a cp1252 file
 from a broken one, stops or skips silently on unreadable files, and names no
@@ -12,27 +15,44 @@ reason the user can act on, and the rest goes on.
 
 The text stored (and quoted later) is the extracted text with light clean-up
 only: superscript tags unwrapped ("1<sup>er</sup>" -> "1er") and markdown
-emphasis markers dropped. Quotes are verbatim substrings of that text.
+emphasis markers dropped; recognised pages keep Tesseract's words as they are.
+Quotes are verbatim substrings of that text.
 
 Metadata per document: ``source`` (path relative to the indexed folder),
 ``title`` (read from the content, never the file name), ``page`` (1-based for
 paged formats, else None), ``doc_hash`` (SHA-256 of the file bytes) and, when
-found in the text, ``union``, ``instance`` and ``doc_date``.
+found in the text, ``union``, ``instance`` and ``doc_date``; ``ocr`` is True on a page
+whose text was recognised from an image.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from llama_index.core.schema import Document
 
+from rag.ocr import (
+    IMAGE_SUFFIXES,
+    OcrOptions,
+    OcrPage,
+    OcrRefused,
+    OcrUnavailable,
+    PdfPages,
+    check_tesseract,
+    image_frames,
+    read_pages,
+)
 from rag.text import MONTHS, fold, unwrap_superscripts
 
-SUPPORTED = {".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm"}
+SUPPORTED = {".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm"} | IMAGE_SUFFIXES
+# A PDF page with fewer visible characters than this has no real text layer (a scan
+# with a page number or a stamp): it is read by OCR.
+MIN_LAYER_CHARS = 40
 
 
 class IngestError(Exception):
@@ -55,6 +75,41 @@ class LoadedFile:
     pages: list[Document]
     paged: bool
     metadata: dict[str, object] = field(default_factory=dict)
+    ocr_pages: list[int] = field(default_factory=list)  # 1-based pages read by OCR
+    # offsets of digit words read unsurely, per 1-based page (rag.ocr)
+    doubtful: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # pages lost, shown to the user
+    incomplete: bool = False  # some pages could not be read: read the file again next time
+
+
+@dataclass
+class _Reading:
+    """What a reader needs besides the path, and what it reports besides the pages."""
+
+    ocr: OcrOptions
+    doc_hash: str = ""
+    warnings: list[str] = field(default_factory=list)
+    incomplete: bool = False
+    ocr_tried: int = 0
+
+    def recognise(self, count: int, render: Callable[[int], Any],
+                  numbers: list[int] | None = None) -> dict[int, OcrPage]:
+        """OCR of pages ``numbers`` (0-based; all ``count`` by default), at most
+        ``max_pages`` of them; lost pages become warnings."""
+        numbers = list(range(count)) if numbers is None else numbers
+        limit = self.ocr.max_pages
+        if len(numbers) > limit:
+            self.warnings.append(
+                f"{len(numbers)} pages à reconnaître par OCR : seules les {limit} premières "
+                "sont lues (limite RAG_OCR_MAX_PAGES)")
+            numbers = numbers[:limit]
+        read = read_pages(numbers, render, self.doc_hash, self.ocr)
+        self.ocr_tried += len(read)
+        for i, page in read.items():
+            if page.error:
+                self.warnings.append(f"page {i + 1} non lue : {page.error}")
+                self.incomplete = True
+        return read
 
 
 # --- decoding ------------------------------------------------------------------
@@ -116,12 +171,15 @@ def clean_text(text: str) -> str:
 
 # --- per-format readers: bytes -> list of page texts ---------------------------
 
-def _read_text(path: Path) -> list[str]:
+Page = str | OcrPage
+
+
+def _read_text(path: Path, ctx: _Reading) -> list[Page]:
     text = decode_text(path.read_bytes())
-    return text.split("\f")
+    return [*text.split("\f")]
 
 
-def _read_pdf(path: Path) -> list[str]:
+def _read_pdf(path: Path, ctx: _Reading) -> list[Page]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -142,15 +200,51 @@ def _read_pdf(path: Path) -> list[str]:
         raise IngestError(f"PDF illisible ou corrompu ({type(exc).__name__})") from exc
     if not pages:
         raise IngestError("PDF sans aucune page")
-    if not any(p.strip() for p in pages):
-        raise IngestError(
-            "aucun texte extractible : PDF scanné (image) ? Il faut d'abord une "
-            "reconnaissance de caractères (OCR)"
-        )
-    return pages
+    scanned = [i for i, p in enumerate(pages) if len("".join(p.split())) < MIN_LAYER_CHARS]
+    if not scanned:
+        return list(pages)
+    try:
+        check_tesseract(ctx.ocr.lang)
+    except OcrUnavailable as exc:
+        if len(scanned) == len(pages) or not any(p.strip() for p in pages):
+            raise IngestError(f"PDF scanné (image) : {exc}") from exc
+        ctx.warnings.append(f"{len(scanned)} page(s) scannée(s) non lue(s) ({_page_list(scanned)}) : {exc}")
+        ctx.incomplete = True
+        return list(pages)
+    try:
+        renderer = PdfPages(path, ctx.ocr)
+    except Exception as exc:
+        raise IngestError(f"PDF illisible pour l'OCR ({type(exc).__name__})") from exc
+    try:
+        read = ctx.recognise(len(pages), renderer.render, scanned)
+    finally:
+        renderer.close()
+    out: list[Page] = list(pages)
+    for i, page in read.items():
+        # a layer of a few characters (a page number) gives way to a real recognised text
+        if not page.error and len(page.text.strip()) > len(pages[i].strip()):
+            out[i] = page
+    return out
 
 
-def _read_docx(path: Path) -> list[str]:
+def _page_list(numbers: list[int]) -> str:
+    shown = ", ".join(str(i + 1) for i in numbers[:8])
+    return ("page " if len(numbers) == 1 else "pages ") + shown + ("…" if len(numbers) > 8 else "")
+
+
+def _read_image(path: Path, ctx: _Reading) -> list[Page]:
+    try:
+        check_tesseract(ctx.ocr.lang)
+        count, frame = image_frames(path, ctx.ocr)
+    except (OcrUnavailable, OcrRefused) as exc:
+        raise IngestError(f"image : {exc}") from exc
+    read = ctx.recognise(count, frame)
+    if read and all(p.error for p in read.values()):
+        raise IngestError(f"image : {next(iter(read.values())).error}")
+    return [p if not p.error else "" for p in read.values()]
+
+
+def _read_docx(path: Path, ctx: _Reading) -> list[Page]:
     try:
         import docx
 
@@ -167,7 +261,7 @@ def _read_docx(path: Path) -> list[str]:
     return [text]
 
 
-def _read_html(path: Path) -> list[str]:
+def _read_html(path: Path, ctx: _Reading) -> list[Page]:
     from bs4 import BeautifulSoup
 
     raw = decode_text(path.read_bytes())
@@ -181,9 +275,10 @@ def _read_html(path: Path) -> list[str]:
     return [text]
 
 
-_READERS = {
+_READERS: dict[str, Callable[[Path, _Reading], list[Page]]] = {
     ".txt": _read_text, ".md": _read_text, ".markdown": _read_text,
     ".pdf": _read_pdf, ".docx": _read_docx, ".html": _read_html, ".htm": _read_html,
+    **{suffix: _read_image for suffix in IMAGE_SUFFIXES},
 }
 
 
@@ -331,7 +426,8 @@ def list_files(
     return files, skipped
 
 
-def load_file(path: Path, root: Path, max_mb: float = 60.0, max_text_mb: float = 10.0) -> LoadedFile:
+def load_file(path: Path, root: Path, max_mb: float = 60.0, max_text_mb: float = 10.0,
+              ocr: OcrOptions | None = None) -> LoadedFile:
     """Read one file into page Documents; raises IngestError with a French reason.
 
     ``max_text_mb`` bounds the extracted text (millions of characters): a 50 MB text
@@ -347,20 +443,26 @@ def load_file(path: Path, root: Path, max_mb: float = 60.0, max_text_mb: float =
             raise IngestError(f"fichier trop volumineux ({size_mb:.0f} Mo, limite {max_mb:.0f} Mo)")
         # Hash before reading: if the file changes meanwhile, the next run sees a new hash.
         doc_hash = file_hash(path)
-        raw_pages = reader(path)
+        ctx = _Reading(ocr or OcrOptions(), doc_hash)
+        raw_pages = reader(path, ctx)
     except OSError as exc:  # vanished or unreadable since the folder was listed
         raise IngestError(f"lecture impossible ({exc.strerror or exc})") from exc
-    text_mb = sum(len(p) for p in raw_pages) / 1e6
+    recognised = {i for i, p in enumerate(raw_pages, start=1) if isinstance(p, OcrPage)}
+    # recognised text is kept as Tesseract gave it: cleaning would move the doubtful offsets
+    pages = [p.text if isinstance(p, OcrPage) else clean_text(p) for p in raw_pages]
+    text_mb = sum(len(p) for p in pages) / 1e6
     if text_mb > max_text_mb:
         raise IngestError(
             f"texte trop volumineux ({text_mb:.0f} Mo de texte, limite {max_text_mb:g} Mo : "
             "des heures d'encodage) ; découpez le fichier ou relevez la limite (RAG_MAX_TEXT_MB)"
         )
-    pages = [clean_text(p) for p in raw_pages]
     if not any(p.strip() for p in pages):
-        raise IngestError("aucun texte")
+        if ctx.ocr_tried:
+            raise IngestError("aucun texte reconnu par l'OCR : page blanche, ou image trop "
+                              "floue ou trop petite ?")
+        raise IngestError("aucun texte reconnu" if ctx.warnings else "aucun texte")
     full = "\n".join(pages)
-    paged = path.suffix.lower() in (".pdf",) or len(pages) > 1
+    paged = path.suffix.lower() in {".pdf"} | IMAGE_SUFFIXES or len(pages) > 1
     union, instance = extract_union(full), extract_instance(full)
     meta: dict[str, object] = {
         "source": rel,
@@ -378,22 +480,31 @@ def load_file(path: Path, root: Path, max_mb: float = 60.0, max_text_mb: float =
         if not text.strip():
             continue
         page_meta = dict(meta, page=i if paged else None)
+        if i in recognised:
+            page_meta["ocr"] = True
         docs.append(Document(text=text, metadata=page_meta, id_=f"{str(meta['doc_hash'])[:16]}:{i}"))
     return LoadedFile(
         source=rel, doc_hash=str(meta["doc_hash"]), title=str(meta["title"]),
         pages=docs, paged=paged, metadata=meta,
+        ocr_pages=sorted(i for i in recognised if pages[i - 1].strip()),
+        doubtful={i: p.doubtful for i, p in enumerate(raw_pages, start=1)
+                  if isinstance(p, OcrPage) and p.doubtful},
+        warnings=ctx.warnings, incomplete=ctx.incomplete,
     )
 
 
 def load_folder(
-    folder: Path, follow_symlinks: bool = False, max_mb: float = 60.0, max_text_mb: float = 10.0
+    folder: Path, follow_symlinks: bool = False, max_mb: float = 60.0, max_text_mb: float = 10.0,
+    ocr: Callable[[str], OcrOptions] | None = None,
 ) -> Iterator[LoadedFile | Skipped]:
-    """Yield each file as LoadedFile, or Skipped with the reason; never raises per file."""
+    """Yield each file as LoadedFile, or Skipped with the reason; never raises per file.
+    ``ocr`` gives the OCR options for a file (by its relative path: progress per file)."""
     files, skipped = list_files(folder, follow_symlinks)
     yield from skipped
     for path in files:
         try:
-            yield load_file(path, folder, max_mb, max_text_mb)
+            rel = str(path.relative_to(folder))
+            yield load_file(path, folder, max_mb, max_text_mb, ocr(rel) if ocr else None)
         except IngestError as exc:
             yield Skipped(str(path.relative_to(folder)), str(exc))
         except Exception as exc:  # a parser bug on one hostile file must not stop the rest

@@ -8,12 +8,13 @@ Layout of an index folder::
       gen-<time>-<rand>/    one complete, immutable generation
         manifest.json       format, embedder id and dim, chunking, per-file hashes
         nodes.jsonl         one chunk per line (text, metadata, offsets)
-        pages.jsonl         page texts, for context around a quote
+        pages.jsonl         page texts, for context around a quote; OCR marks
         vectors.npy         chunk vectors (reused by the next build)
         analysis.jsonl      per page: sentence spans and spaCy tokens (rag.analyze)
         sentences.npy       one e5 vector per analysed sentence
         dense/              llama-index FaissVectorStore
         lexical/            bm25s index over French-analysed tokens
+      ocr-cache/            recognised pages of scans and photos, by file hash (rag.ocr)
 
 A build writes a new generation beside the live one and switches ``CURRENT``
 with ``os.replace`` only when everything is on disk: a build killed half-way
@@ -39,7 +40,7 @@ from typing import Any
 
 import bm25s
 import numpy as np
-from llama_index.core.schema import TextNode
+from llama_index.core.schema import Document, TextNode
 
 from rag.analyze import ANALYSIS_ID, PageAnalysis, analyze_pages, reuse_from
 from rag.chunk import StructureChunker
@@ -47,11 +48,13 @@ from rag.config import Settings
 from rag.embed import _Backend
 from rag.glossary import USER_FILE, Glossary, builtin, mine, parse_tsv
 from rag.ingest import LoadedFile, Skipped, load_folder
+from rag.ocr import OcrOptions, prune_cache
 from rag.text import analyze, normalize_for_match
 
 FORMAT_VERSION = 1
 ANALYZER_ID = "fr-snowball-fold-elision-digits-inclusive-v2"
 CHUNKER_ID = "structure-v1+roster"
+OCR_CACHE = "ocr-cache"  # recognised pages by file hash (rag.ocr), kept across generations
 
 
 class IndexError_(Exception):
@@ -85,6 +88,9 @@ class BuildReport:
     embed_seconds: float = 0.0  # share of ``seconds`` spent in the embedder
     analysis_seconds: float = 0.0  # French analysis and sentence vectors (rag.analyze)
     generation: str = ""
+    warnings: list[str] = field(default_factory=list)  # "file : pages lost", for the user
+    ocr_pages: int = 0  # pages recognised by OCR in this build (cached ones included)
+    ocr_seconds: float = 0.0  # time spent reading files that needed OCR
 
 
 def embed_text(node: TextNode) -> str:
@@ -138,6 +144,8 @@ class Index:
         self._glossary: Glossary | None = None
         self._folded: str | None = None
         self._analysis: dict[tuple[str, int | None], PageAnalysis] | None = None
+        # offsets of digit words OCR read unsurely, per page (rag.ocr)
+        self.doubtful: dict[tuple[str, int | None], list[tuple[int, int]]] = {}
 
     @property
     def faiss_store(self) -> Any:
@@ -239,11 +247,16 @@ def open_index(index_dir: Path, embedder_id: str | None = None, dim: int | None 
     nodes = [_node_from_json(json.loads(line)) for line in
              (gen / "nodes.jsonl").read_text(encoding="utf-8").splitlines() if line]
     pages: dict[tuple[str, int | None], str] = {}
+    doubtful: dict[tuple[str, int | None], list[tuple[int, int]]] = {}
     for line in (gen / "pages.jsonl").read_text(encoding="utf-8").splitlines():
         if line:
             d = json.loads(line)
             pages[(d["source"], d["page"])] = d["text"]
-    return Index(gen, manifest, nodes, pages)
+            if d.get("doubtful"):
+                doubtful[(d["source"], d["page"])] = [(int(a), int(b)) for a, b in d["doubtful"]]
+    index = Index(gen, manifest, nodes, pages)
+    index.doubtful = doubtful
+    return index
 
 
 # --- building ----------------------------------------------------------------------
@@ -387,8 +400,28 @@ def build_index(
                     d = json.loads(line)
                     prev_pages.setdefault(d["source"], []).append(d)
 
-        items = list(load_folder(folder, settings.follow_symlinks, settings.max_file_mb,
-                                 settings.max_text_mb))
+        cache_dir = index_dir / OCR_CACHE
+
+        def ocr_options(name: str) -> OcrOptions:
+            def step(done: int, total: int) -> None:
+                if progress:
+                    progress(f"OCR {name}", done, total)
+            return OcrOptions(cache_dir=cache_dir, dpi=settings.ocr_dpi, lang=settings.ocr_lang,
+                              max_pages=settings.ocr_max_pages,
+                              max_megapixels=settings.ocr_max_megapixels,
+                              min_confidence=settings.ocr_min_confidence,
+                              workers=settings.ocr_workers, progress=step)
+
+        items: list[LoadedFile | Skipped] = []
+        t_read = time.perf_counter()
+        for item in load_folder(folder, settings.follow_symlinks, settings.max_file_mb,
+                                settings.max_text_mb, ocr_options):
+            t_next = time.perf_counter()
+            if isinstance(item, LoadedFile) and item.ocr_pages:
+                report.ocr_pages += len(item.ocr_pages)
+                report.ocr_seconds += t_next - t_read
+            t_read = t_next
+            items.append(item)
         n_items = len(items)
         for i, item in enumerate(items, start=1):
             if progress:
@@ -397,8 +430,10 @@ def build_index(
                 report.skipped.append(item)
                 continue
             lf: LoadedFile = item
+            report.warnings.extend(f"{lf.source} : {w}" for w in lf.warnings)
             old = old_files.get(lf.source)
-            if old and old["hash"] == lf.doc_hash and lf.source in prev_nodes:
+            if (old and old["hash"] == lf.doc_hash and lf.source in prev_nodes
+                    and not old.get("incomplete") and not lf.incomplete):
                 nodes = [_node_from_json(r) for r in prev_nodes[lf.source]]
                 page_rows.extend(prev_pages.get(lf.source, []))
                 files_meta[lf.source] = dict(old)
@@ -410,10 +445,7 @@ def build_index(
                     n.metadata["text_key"] = _text_key(embed_text(n))
                     n.excluded_embed_metadata_keys.append("text_key")
                     n.excluded_llm_metadata_keys.append("text_key")
-                page_rows.extend(
-                    {"source": lf.source, "page": d.metadata.get("page"), "text": d.text}
-                    for d in lf.pages
-                )
+                page_rows.extend(_page_row(lf, d) for d in lf.pages)
                 files_meta[lf.source] = {
                     "hash": lf.doc_hash,
                     "title": lf.title,
@@ -421,6 +453,9 @@ def build_index(
                     "paged": lf.paged,
                     "chunks": len(nodes),
                     "indexed_at": now,
+                    "ocr_pages": lf.ocr_pages,
+                    "incomplete": lf.incomplete,
+                    "warnings": lf.warnings,
                     **{k: lf.metadata.get(k)
                        for k in ("union", "instance", "doc_date", "doc_type", "file_type")},
                     "glossary": [e.forms for e in
@@ -475,8 +510,20 @@ def build_index(
                                 files_meta, report.skipped, progress, extra,
                                 (analysis, sent_vectors))
         report.generation = gen.name
+        prune_cache(cache_dir, {str(f["hash"]) for f in files_meta.values()})
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _page_row(lf: LoadedFile, d: Document) -> dict[str, Any]:
+    """A page as stored in pages.jsonl: its text, and for a recognised page the OCR mark
+    and the offsets of its doubtful digit words."""
+    page = d.metadata.get("page")
+    row: dict[str, Any] = {"source": lf.source, "page": page, "text": d.text}
+    if d.metadata.get("ocr"):
+        row["ocr"] = True
+        row["doubtful"] = [list(s) for s in lf.doubtful.get(int(page or 1), [])]
+    return row
 
 
 def is_current(index: Index, settings: Settings) -> bool:

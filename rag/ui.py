@@ -218,6 +218,9 @@ def render_citation(c: Citation, question: str, answer: str, page_text: str = ""
     if c.page:
         meta.append(f"page {c.page}")
     meta.append(f'<span class="rag-file">{esc(c.source)}</span>')
+    if c.ocr:
+        meta.append('<span class="rag-ocr" title="Texte lu sur une image : vérifiez les chiffres '
+                    'sur le document">texte reconnu (OCR)</span>')
     ctx = context_html(page_text, c.start, c.end, c.quote)
     details = (f'<details class="rag-context"><summary>Voir le passage dans son contexte</summary>'
                f'<div class="rag-context-text">{ctx}</div></details>') if ctx else ""
@@ -259,13 +262,15 @@ def render_documents(documents: dict[str, dict[str, Any]], skipped: Sequence[dic
     rows = []
     for src, f in sorted(documents.items(), key=lambda kv: str(kv[1].get("title", kv[0])).lower()):
         who = " · ".join(esc(x) for x in (f.get("union"), f.get("instance")) if x)
+        n_ocr = len(f.get("ocr_pages") or [])
+        ocr = f' <span class="rag-ocr">dont {n_ocr} par OCR</span>' if n_ocr else ""
         rows.append(
             "<tr>"
             f'<td class="rag-doc-title">{esc(f.get("title") or src)}</td>'
             f'<td class="rag-file">{esc(src)}</td>'
             f"<td>{who}</td>"
             f'<td>{esc(format_date(f.get("doc_date")))}</td>'
-            f'<td class="rag-num">{esc(f.get("pages", ""))}</td>'
+            f'<td class="rag-num">{esc(f.get("pages", ""))}{ocr}</td>'
             f'<td class="rag-num">{esc(f.get("chunks", ""))}</td>'
             f'<td>{esc(str(f.get("indexed_at", "")).replace("T", " à "))}</td>'
             "</tr>"
@@ -278,6 +283,13 @@ def render_documents(documents: dict[str, dict[str, Any]], skipped: Sequence[dic
                    "<th>Syndicat · instance</th><th>Date du document</th><th>Pages</th>"
                    "<th>Passages</th><th>Indexé le</th></tr></thead><tbody>"
                    + "".join(rows) + "</tbody></table>")
+    partial = [(src, w) for src, f in sorted(documents.items()) for w in f.get("warnings") or []]
+    if partial:
+        out.append('<div class="rag-partial"><div class="rag-skipped-head">Fichiers indexés en '
+                   "partie</div><ul>")
+        for src, w in partial:
+            out.append(f'<li><span class="rag-file">{esc(src)}</span> — {esc(w)}</li>')
+        out.append("</ul></div>")
     if skipped:
         out.append('<div class="rag-skipped"><div class="rag-skipped-head">Fichiers non indexés</div><ul>')
         for s in skipped:
@@ -323,14 +335,16 @@ def safe_filename(name: str) -> str:
     return f"{stem}.{ext}" if ext else stem
 
 
-_MAGIC = {".pdf": (b"%PDF",), ".docx": (b"PK\x03\x04",)}
+_MAGIC = {".pdf": (b"%PDF",), ".docx": (b"PK\x03\x04",), ".png": (b"\x89PNG",),
+          ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",),
+          ".tif": (b"II*\x00", b"MM\x00*"), ".tiff": (b"II*\x00", b"MM\x00*"), ".webp": (b"RIFF",)}
 
 
 def check_upload(path: Path, original_name: str, max_mb: float) -> str | None:
     """Why this uploaded file is refused (French), or None if it may be indexed."""
     ext = Path(original_name).suffix.lower()
     if ext not in SUPPORTED:
-        allowed = "PDF, DOCX, TXT, MD, HTML"
+        allowed = "PDF, DOCX, TXT, MD, HTML, images PNG, JPEG, TIFF, WEBP (lues par OCR)"
         return (f"type de fichier non accepté ({ext or 'sans extension'}) ; "
                 f"formats acceptés : {allowed}")
     size = path.stat().st_size
@@ -429,6 +443,8 @@ CSS = """
 .rag-n { color: var(--color-accent); margin-right: .2em; }
 .rag-meta { font-size: .88em; opacity: .8; }
 .rag-file { font-family: var(--font-mono); font-size: .9em; }
+.rag-ocr { font-size: .85em; padding: 0 .35em; border-radius: 4px; background: #fff3cd; color: #664d03; }
+.rag-partial { margin-top: 1em; }
 .rag-quote { margin: .3em 0; padding: .2em .7em; border-left: 3px solid var(--color-accent);
   background: var(--background-fill-secondary); }
 mark.rag-fig { background: #ffe08a; font-weight: 700; padding: 0 .1em; }
@@ -673,7 +689,8 @@ class ChatUI:
         def on_clear() -> tuple[Any, ...]:
             return [], [], ""
 
-        exts = ", ".join(sorted({e.lstrip(".").upper() for e in SUPPORTED} - {"MARKDOWN", "HTM"}))
+        shown = {e.lstrip(".").upper() for e in SUPPORTED} - {"MARKDOWN", "HTM", "JPEG", "TIF"}
+        exts = ", ".join(sorted(shown))
         with gr.Blocks(title=self.title, analytics_enabled=False) as demo:
             gr.Markdown(f"## {esc(self.title)}\nPosez une question sur vos documents : la réponse "
                         "cite mot pour mot les passages sur lesquels elle s'appuie. "

@@ -22,6 +22,7 @@ from rag.bench import (
     sentence_key,
     write_synthetic_corpus,
 )
+from rag.bench_ocr import kept
 from rag.cli import cli
 from rag.config import load_settings
 from rag.retrieve import Filters
@@ -57,6 +58,7 @@ def test_bench_smoke_hash_embedder(tmp_path: Path, corpus_dir: Path) -> None:
     res = CliRunner().invoke(cli, [
         "--embedder", "hash", "bench", "--sizes", "sample,200", "--corpus", str(corpus_dir),
         "--out", str(out), "--in-process", "--cold-runs", "0", "--queries", "4",
+        "--ocr-pages", "1", "--summary", str(tmp_path / "docs" / "performance.md"),
     ])
     assert res.exit_code == 0, res.output
     data = json.loads(out.read_text(encoding="utf-8"))
@@ -83,6 +85,23 @@ def test_bench_smoke_hash_embedder(tmp_path: Path, corpus_dir: Path) -> None:
                   "recherche p95 (ms)", "réponse extractive p95 (ms)", "base/nous : disque"):
         assert label in table
     assert render_table(data) in table
+    # a dense A4 page of the corpus's prose, drawn and read back by Tesseract
+    ocr = data["ocr"]
+    assert ocr["pages"] == 1 and ocr["errors"] == 0
+    assert ocr["one_process"]["seconds_per_page"] > 0 and ocr["all_cores"]["seconds_per_page"] > 0
+    assert ocr["words_kept"] >= 0.95 and ocr["figures_kept"] >= 0.9
+    assert "s par page avec 1 processus Tesseract" in table
+    page = (tmp_path / "docs" / "performance.md").read_text(encoding="utf-8")
+    assert page.startswith("# Performances") and render_table(data) in page
+
+
+def test_ocr_kept_counts_each_word_once() -> None:
+    truth = "La prime de 640 euros est versée ; 640 agents en bénéficient."
+    assert kept(truth, truth) == 1.0
+    # one of the two "640" lost, and "versée" misread
+    read = "La prime de 640 euros est versee ; 64O agents en bénéficient."
+    assert kept(truth, read, lambda w: any(c.isdigit() for c in w)) == 0.5
+    assert kept(truth, read) == 9 / 11
 
 
 def test_faiss_switches_to_hnsw_above_threshold(tmp_path: Path, corpus_dir: Path) -> None:

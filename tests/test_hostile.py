@@ -1,7 +1,7 @@
 """Broken and hostile input: each bad file gets a clear French reason, the rest is indexed.
 
 Every bad input here is something users really drop in their folder: PDFs that are
-truncated, corrupt, password-protected or scanned; empty files; binaries named .txt;
+truncated, corrupt, password-protected or blank scans; empty files; truncated images; binaries named .txt;
 a 50 MB text dump; a single 5 MB line; files pasted from UTF-8 and cp1252 sources;
 symbolic links leading outside; names with spaces, accents, newlines and terminal
 escapes; and text that tries to give the assistant orders.
@@ -21,7 +21,7 @@ from rag.cli import cli
 from rag.ingest import Skipped, load_file, load_folder
 from rag.store import open_index
 from tests.conftest import make_pipeline
-from tests.docs import FACT_PAGE2, FILLER, make_pdf, make_scanned_pdf
+from tests.docs import FACT_PAGE2, FILLER, make_blank_scan, make_pdf
 
 GOOD = ("# Compte rendu du CSE Occitanie\n\n"
         "Les élus demandent 15 postes supplémentaires pour l'accueil téléphonique du 3949.\n")
@@ -44,7 +44,7 @@ def hostile(tmp_path: Path) -> Path:
     (d / "tronque.pdf").write_bytes(data[: len(data) // 2])
     (d / "corrompu.pdf").write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 8)
     make_pdf(d / "secret.pdf", ["Document confidentiel"], encrypt="motdepasse")
-    make_scanned_pdf(d / "scan.pdf", tmp_path)
+    make_blank_scan(d / "scan.pdf", tmp_path)
     (d / "vide.txt").write_bytes(b"")
     (d / "espaces.txt").write_bytes(b"  \n\n\t  \n")
     (d / "binaire.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 16)
@@ -73,15 +73,15 @@ EXPECTED_REASONS = {
     "tronque.pdf": "PDF illisible ou corrompu",
     "corrompu.pdf": "PDF illisible ou corrompu",
     "secret.pdf": "PDF protégé par un mot de passe",
-    "scan.pdf": "aucun texte extractible : PDF scanné (image) ? Il faut d'abord une "
-                "reconnaissance de caractères (OCR)",
+    "scan.pdf": "aucun texte reconnu par l'OCR : page blanche, ou image trop floue ou trop "
+                "petite ?",
     "vide.txt": "fichier vide",
     "espaces.txt": "fichier vide",
     "binaire.txt": "contenu binaire : ce n'est pas un fichier texte",
     "lien.txt": "lien symbolique vers l'extérieur du dossier, non suivi",
     "lien-dossier": "lien symbolique vers l'extérieur du dossier, non suivi",
     "boucle.txt": "lien symbolique cassé ou en boucle, ignoré",
-    "image.png": "format non pris en charge (.png)",
+    "image.png": "image : image illisible ou corrompue",
 }
 
 
@@ -163,7 +163,7 @@ def test_a_parser_crash_on_one_file_does_not_stop_the_rest(tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     from rag import ingest
 
-    def explode(path: Path) -> list[str]:
+    def explode(path: Path, ctx: object) -> list[str]:
         raise RecursionError("maximum recursion depth exceeded")  # e.g. absurdly nested HTML
 
     monkeypatch.setitem(ingest._READERS, ".html", explode)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rag.ingest import IngestError, decode_text, extract_title, load_file, load_folder
-from tests.docs import FACT_PAGE2, FILLER, make_docx, make_pdf, make_scanned_pdf
+from tests.docs import FACT_PAGE2, FILLER, make_blank_scan, make_docx, make_pdf
 
 
 def test_utf8_and_cp1252_text_read_alike(tmp_path: Path) -> None:
@@ -79,10 +79,10 @@ def test_bad_files_are_reported_with_a_reason(tmp_path: Path, name: str, content
     assert reason in skipped[name]
 
 
-def test_scanned_and_encrypted_pdfs_get_clear_reasons(tmp_path: Path) -> None:
-    make_scanned_pdf(tmp_path / "scan.pdf", tmp_path)
+def test_blank_scan_and_encrypted_pdfs_get_clear_reasons(tmp_path: Path) -> None:
+    make_blank_scan(tmp_path / "scan.pdf", tmp_path)
     make_pdf(tmp_path / "secret.pdf", ["Document confidentiel"], encrypt="motdepasse")
-    with pytest.raises(IngestError, match="OCR"):
+    with pytest.raises(IngestError, match="aucun texte reconnu par l'OCR"):
         load_file(tmp_path / "scan.pdf", tmp_path)
     with pytest.raises(IngestError, match="mot de passe"):
         load_file(tmp_path / "secret.pdf", tmp_path)

@@ -135,8 +135,9 @@ def test_cli_ask_json_contract(folder: Path, tmp_path: Path) -> None:
     assert set(out) <= {"question", "answer", "abstained", "outcome", "citations", "timings_ms", "confidence"}
     assert out["abstained"] is False and "2 millions" in out["answer"]
     c = out["citations"][0]
-    assert set(c) == {"n", "source", "title", "page", "quote", "score"}
+    assert set(c) == {"n", "source", "title", "page", "quote", "score", "ocr"}
     assert c["n"] == 1 and c["source"] == "tract.md" and c["page"] is None
+    assert c["ocr"] is False  # typed text, not recognised from an image
     assert isinstance(c["score"], float)
 
 

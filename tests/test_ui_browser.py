@@ -190,6 +190,27 @@ def test_upload_then_ask_about_it(page: Page, app_url: str, tmp_path: Path) -> N
     expect(sources).to_contain_text("note-prime.md")
 
 
+def test_a_photo_uploaded_is_read_by_ocr_and_its_quote_marked(page: Page, app_url: str,
+                                                               tmp_path: Path) -> None:
+    from tests.docs import NOTICE, phone_photo
+
+    photo = tmp_path / "photo-avis.jpg"
+    phone_photo(NOTICE).save(photo, quality=70)
+    _open(page, app_url)
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#upload input[type=file]").set_input_files(str(photo))
+    page.locator("#add").click()
+    expect(page.locator("#upload-status")).to_contain_text("Indexé", timeout=WAIT)
+    row = page.locator("#documents tr", has_text="photo-avis.jpg")
+    expect(row).to_contain_text("dont 1 par OCR")
+    page.get_by_role("tab", name="Discussion").click()
+    _ask(page, "Quelle indemnité de repas sera versée pendant la fermeture de la cantine ?")
+    source = page.locator("#chat .rag-source", has_text="photo-avis.jpg").first
+    expect(source).to_contain_text("9 euros", timeout=WAIT)
+    expect(source.locator(".rag-ocr")).to_have_text("texte reconnu (OCR)")
+    expect(page.locator("#chat .rag-answer").last).to_contain_text("9 euros")
+
+
 def test_unsure_answer_shows_the_closest_passages_without_a_figure(page: Page, app_url: str) -> None:
     _open(page, app_url)
     _ask(page, "Combien de conseillers ont été formés à l'IA ?")

@@ -73,6 +73,12 @@ class Unit:
     passage_terms: set[str] = field(default_factory=set)
     analysis: PageAnalysis | None = None
     roster: bool = False
+    # offsets in ``page`` of digit words OCR read unsurely: never a figure or a date
+    doubtful: list[tuple[int, int]] = field(default_factory=list)
+
+    def unsure_at(self, start: int, end: int) -> bool:
+        """Whether [start, end) overlaps a word OCR read unsurely."""
+        return any(a < end and start < b for a, b in self.doubtful)
 
     @property
     def text(self) -> str:

@@ -113,9 +113,14 @@ class ExtractiveAnswerer:
             page = self.index.page_text(source, page_no)
             base = node.start_char_idx or 0
             analysis = self.index.analysis(source, page_no)
+            doubtful = self.index.doubtful.get((source, page_no), [])
             if not page or page[base:base + len(node.text)] != node.text:
                 page, base, analysis = node.text, 0, None  # fall back to the chunk itself
-            out.extend(passage_units(hit, rank, page, base, analysis))
+                if node.metadata.get("ocr"):  # offsets lost: no recognised digit is trusted
+                    doubtful = [(0, len(page))]
+            for u in passage_units(hit, rank, page, base, analysis):
+                u.doubtful = doubtful
+                out.append(u)
         return out
 
     def score(self, question: str, hits: list[Hit]) -> Scored:
@@ -130,7 +135,8 @@ class ExtractiveAnswerer:
         # noun phrases and whole sentences are many: only for the sentences nearest the question
         near = sorted(units, key=lambda u: min(ctx.sim_rank[id(u)], ctx.lex_rank[id(u)]))[:WIDE_UNITS]
         wide = {id(u) for u in near}
-        cands = [c for u in units for c in candidates(u, frame.asks, id(u) in wide)]
+        cands = [c for u in units for c in candidates(u, frame.asks, id(u) in wide)
+                 if not _unsure_figure(c)]
         rows = describe(cands, ctx)
         scorer = self.scorer.for_embedder(getattr(self.embedder, "model_id", None))
         for c, p in zip(cands, scorer.proba(rows), strict=True):
@@ -244,6 +250,11 @@ class ExtractiveAnswerer:
                       confidence=conf, highlight=highlight,
                       reason=f"aucune réponse assez sûre (probabilité {conf:.2f})")
 
+def _unsure_figure(c: Candidate) -> bool:
+    """A figure, date or time over a digit OCR read unsurely: never asserted."""
+    return c.kind in (*QUANTITY_KINDS, "date", "time") and c.unit.unsure_at(c.start, c.end)
+
+
 def cite(n: int, u: Unit, score: float, wide: bool = False) -> Citation:
     """Citation [n] of unit ``u``: its sentence, with its list intro or the line above a very
     short one; ``wide`` (unsure): with the sentence after it too."""
@@ -270,7 +281,7 @@ def cite(n: int, u: Unit, score: float, wide: bool = False) -> Citation:
         n=n, source=str(meta.get("source")), title=str(meta.get("title")), page=meta.get("page"),
         quote=page[start:end], score=score, start=start, end=end, union=meta.get("union"),
         doc_date=meta.get("doc_date"), section=str(meta.get("section") or ""),
-        instance=meta.get("instance"))
+        instance=meta.get("instance"), ocr=bool(meta.get("ocr")))
 
 
 def _densest(words: list[str], weights: dict[str, float], n_words: int) -> int:

@@ -28,11 +28,12 @@ class Citation:
     doc_date: str | None = None
     section: str = ""
     instance: str | None = None
+    ocr: bool = False  # the quote is text recognised from a page image
 
     def public(self) -> dict[str, Any]:
         """The stable JSON contract of a citation."""
         return {"n": self.n, "source": self.source, "title": self.title, "page": self.page,
-                "quote": self.quote, "score": round(self.score, 4)}
+                "quote": self.quote, "score": round(self.score, 4), "ocr": self.ocr}
 
 
 @dataclass
