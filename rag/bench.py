@@ -59,6 +59,7 @@ import numpy as np
 from pydantic import PrivateAttr
 
 from rag.config import Settings
+from rag.dates import MONTHS_FR
 from rag.embed import _Backend
 
 REPO = Path(__file__).resolve().parent.parent
@@ -158,8 +159,7 @@ def write_synthetic_corpus(docs: list[list[str]], out: Path, n_words: int, seed:
     short = [s for d in docs for s in d if 3 <= len(s.split()) <= 12] or ["Compte rendu"]
     unions = ["CGT", "SNAP", "FO", "CFDT", "SNU", "CFE-CGC"]
     instances = ["CSE Occitanie", "CSEC", "CSE Île-de-France", "CSSCT", "CSE Bretagne"]
-    months = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "septembre",
-              "octobre", "novembre", "décembre"]
+    months = MONTHS_FR
     written = files = 0
     while written < n_words:
         files += 1

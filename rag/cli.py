@@ -26,6 +26,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import click  # noqa: E402
 
 from rag.config import Settings, load_settings  # noqa: E402
+from rag.dates import format_date  # noqa: E402
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -235,7 +236,7 @@ def _render_answer(ans: Any, with_text: bool = True) -> str:
         lines.append("Sources :")
     for c in ans.citations:
         where = f", page {c.page}" if c.page else ""
-        date = "/".join(reversed(c.doc_date.split("-"))) if c.doc_date else None
+        date = format_date(c.doc_date) or None
         who = " · ".join(x for x in (c.union, getattr(c, "instance", None), date) if x)
         lines.append(f"[{c.n}] {_safe(c.title)}{' (' + who + ')' if who else ''}")
         lines.append(f"    {_safe(c.source)}{where}" + (" · texte reconnu (OCR)" if c.ocr else ""))

@@ -26,6 +26,8 @@ from functools import lru_cache
 
 import Stemmer
 
+from rag.dates import MONTH_NUMBER, MONTH_RE
+
 # Apostrophes and spaces seen in real documents.
 _APOSTROPHES = "\u2019\u2018\u02bc\u0060\u00b4\u2032"
 _SPACES = "\u00a0\u202f\u2007\u2009\u200a"
@@ -238,10 +240,7 @@ _NUMBER_WORD_RE = re.compile(
     % "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)),
     re.IGNORECASE)
 
-MONTHS = {
-    "janvier": 1, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6, "juillet": 7,
-    "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11, "decembre": 12,
-}
+MONTHS = MONTH_NUMBER  # folded month name -> 1..12
 _DATE_WORDS_RE = re.compile(
     r"\b(?P<day>\d{1,2})(?:\s*(?:er|<sup>\s*er\s*</sup>))?\s+(?P<month>%s)\s+(?P<year>\d{4})\b"
     % "|".join(MONTHS),
@@ -333,8 +332,7 @@ def has_date(text: str) -> bool:
 
 
 _DATE_TEXT_RE = re.compile(
-    r"\b\d{1,2}(?:\s*(?:er|<sup>\s*er\s*</sup>))?\s+(?:janvier|f[ée]vrier|mars|avril|mai|juin|"
-    r"juillet|ao[uû]t|septembre|octobre|novembre|d[ée]cembre)\s+\d{4}\b|\b\d{1,2}/\d{1,2}/\d{4}\b",
+    r"\b\d{1,2}(?:\s*(?:er|<sup>\s*er\s*</sup>))?\s+" + MONTH_RE + r"\s+\d{4}\b|\b\d{1,2}/\d{1,2}/\d{4}\b",
     re.IGNORECASE)
 
 

@@ -37,7 +37,6 @@ import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +45,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 
 from rag.answer import Answer, Citation  # noqa: E402
+from rag.dates import format_date, parse_date  # noqa: E402
 from rag.ingest import SUPPORTED  # noqa: E402
 from rag.retrieve import Filters  # noqa: E402
 from rag.text import analyze, extract_quantities  # noqa: E402
@@ -64,8 +64,6 @@ INTERNAL_ERROR = ("Une erreur interne est survenue ; la question n'a pas pu êtr
                   "Réessayez, et si cela se reproduit, signalez-le avec la question posée.")
 PHASES = {"lecture": "Lecture des documents", "embeddings": "Calcul des vecteurs",
           "écriture": "Écriture de l'index"}
-MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-             "septembre", "octobre", "novembre", "décembre")
 CONTEXT_CHARS = 600  # page text shown on each side of a quote when a source is expanded
 
 ProgressCb = Callable[[str, int, int], None]
@@ -93,37 +91,6 @@ def esc(text: object) -> str:
 def _one_line(fragment: str) -> str:
     """Newlines -> <br>, so a message stays a single raw HTML block for the Markdown renderer."""
     return fragment.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")
-
-
-def format_date(iso: str | None) -> str:
-    """"2025-01-30" -> "30 janvier 2025"; anything unparsable is returned as is."""
-    if not iso:
-        return ""
-    try:
-        d = date.fromisoformat(iso[:10])
-    except ValueError:
-        return iso
-    return f"{'1er' if d.day == 1 else d.day} {MONTHS_FR[d.month - 1]} {d.year}"
-
-
-_DATE_FR_RE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
-
-
-def parse_date(text: str | None, label: str) -> str | None:
-    """A date typed by a person -> ISO, or ``ValueError`` with a French message.
-
-    "2025-01-30" -> "2025-01-30"; "30/01/2025" -> "2025-01-30"; "" -> None.
-    """
-    if text is None or not str(text).strip():
-        return None
-    s = str(text).strip()
-    m = _DATE_FR_RE.match(s)
-    try:
-        d = date(int(m.group(3)), int(m.group(2)), int(m.group(1))) if m else date.fromisoformat(s)
-    except ValueError:
-        raise ValueError(f"Date « {s} » non reconnue pour « {label} » : écrivez-la "
-                         "JJ/MM/AAAA (par exemple 30/01/2025).") from None
-    return d.isoformat()
 
 
 # --- highlighting the words that answer ---------------------------------------------------

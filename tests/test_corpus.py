@@ -90,7 +90,7 @@ def test_conflicting_figures_name_whose_and_where(e5_pipeline) -> None:  # type:
         assert national.outcome == "unsure" and "76%" in national.citations[0].quote
         assert national.citations[0].union == "CGT"
     assert regional.outcome == "answer"
-    assert regional.answer.startswith("80%") and "SNAP, CSE Occitanie, 30/01/2025" in regional.answer
+    assert regional.answer.startswith("80%") and "SNAP, CSE Occitanie, 30 janvier 2025" in regional.answer
 
 
 def test_fact_asked_in_own_words_is_found_by_answer_aware_reranking(e5_pipeline) -> None:  # type: ignore[no-untyped-def]

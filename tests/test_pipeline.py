@@ -190,7 +190,7 @@ def test_metadata_read_from_content_and_shown_in_citations(tmp_path: Path) -> No
     assert docs["snap.md"]["doc_type"] == "compte rendu"
     r = run("ask", "Combien d'agences ferment le samedi selon la CGT ?", "--index", str(tmp_path / "idx"))
     assert "12 agences" in r.stdout
-    assert "CGT · CSE Occitanie · 30/01/2025" in r.stdout
+    assert "CGT · CSE Occitanie · 30 janvier 2025" in r.stdout
 
 
 @pytest.mark.parametrize(("args", "figure", "source"), [

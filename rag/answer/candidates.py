@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 
 from rag.analyze import PageAnalysis
 from rag.chunk import ROLE_RE
+from rag.dates import MONTH_RE
 from rag.retrieve import Hit
 from rag.text import STOPWORDS, analyze, extract_quantities, fold, sentence_spans
 
-_MONTH = (r"(?:janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[uû]t|septembre|octobre|"
-          r"novembre|d[ée]cembre)")
+_MONTH = MONTH_RE
 _WEEKDAY = r"(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)"
 DATE_RE = re.compile(
     rf"\b(?:{_WEEKDAY}\s+)?\d{{1,2}}(?:er|<sup>er</sup>)?\s+{_MONTH}(?:\s+\d{{4}})?\b"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from rag.dates import format_date
+
 ABSTAIN_MESSAGE = "Je ne trouve pas cette information dans les documents indexés."
 UNSURE_MESSAGE = ("Je n'ai pas de réponse sûre dans les documents indexés. "
                   "Passages les plus proches :")
@@ -78,8 +80,7 @@ def provenance(c: Citation) -> str:
     """Whose words, where and when: "SNAP, CSE Occitanie, 30/01/2025"."""
     parts = [p for p in (c.union, c.instance) if p]
     if c.doc_date:
-        y, m, d = c.doc_date.split("-")
-        parts.append(f"{d}/{m}/{y}")
+        parts.append(format_date(c.doc_date))
     if not parts or len(parts) == 1:
         title = c.title if len(c.title) <= 50 else c.title[:47].rstrip() + "…"
         parts.append(f"« {title} »")
