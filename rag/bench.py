@@ -62,8 +62,6 @@ from rag.config import Settings
 from rag.dates import MONTHS_FR
 from rag.embed import _Backend
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_CORPUS = REPO.parent / "shared" / "corpus"
 DEFAULT_OUT = Path("build/bench/bench.json")
 
 FALLBACK_QUESTIONS = [
@@ -105,10 +103,11 @@ def dir_size_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
 
 
-def load_questions(n: int) -> list[str]:
-    path = REPO / "eval" / "questions.jsonl"
+def load_questions(path: Path | None, n: int) -> list[str]:
+    """The first ``n`` questions of a JSONL question file (all when n <= 0); a few
+    built-in ones when there is no such file."""
     qs: list[str] = []
-    if path.is_file():
+    if path is not None and path.is_file():
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 q = json.loads(line).get("question")
@@ -267,6 +266,7 @@ class SizeConfig:
     embed_sample: int = 48
     real_limit: int = 2000  # embed everything for real up to this many chunks (e5)
     baseline: bool = True
+    questions: list[str] = field(default_factory=lambda: list(FALLBACK_QUESTIONS))
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -410,7 +410,7 @@ def bench_size(cfg: SizeConfig, log: Log) -> dict[str, Any]:
     res["faiss"] = manifest.get("dense", {})
 
     # 6. warm latency
-    qs = load_questions(cfg.queries)
+    qs = cfg.questions[:cfg.queries]
     pipe = build_pipeline(settings, embedder=real)
     t = time.perf_counter()
     pipe.search(qs[0])
@@ -555,6 +555,7 @@ def run_size(cfg: SizeConfig, in_process: bool, log: Log) -> dict[str, Any]:
         "size": cfg.size, "corpus": str(cfg.corpus), "workdir": str(cfg.workdir),
         "settings": json.loads(cfg.settings.model_dump_json()), "queries": cfg.queries,
         "embed_sample": cfg.embed_sample, "real_limit": cfg.real_limit, "baseline": cfg.baseline,
+        "questions": cfg.questions,
     }), encoding="utf-8")
     proc = subprocess.run([sys.executable, "-m", "rag.bench", str(spec), str(result)],
                           env=_child_env(cfg.settings), stderr=None)
@@ -626,11 +627,13 @@ def embed_sweep(corpus: Path, workdir: Path, settings: Settings, log: Log,
 def run_bench(settings: Settings, sizes: list[str], corpus: Path, out: Path,
               workdir: Path | None = None, queries: int = 40, cold_runs: int = 3,
               embed_sample: int = 48, in_process: bool = False, baseline: bool = True,
-              sweep: bool = False, log: Log = print, ocr_pages: int = 0) -> dict[str, Any]:
+              sweep: bool = False, log: Log = print, ocr_pages: int = 0,
+              questions_file: Path | None = None) -> dict[str, Any]:
     """Run every size (the sample first: synthetic sizes reuse its vectors), then the OCR
     of ``ocr_pages`` pages drawn from the corpus; write JSON."""
     for s in sizes:
         parse_size(s)
+    questions = load_questions(questions_file, 0)
     if not corpus.is_dir():
         raise FileNotFoundError(f"Corpus d'exemple introuvable : {corpus}")
     order = ["sample"] + [s for s in sizes if s != "sample"]
@@ -649,10 +652,11 @@ def run_bench(settings: Settings, sizes: list[str], corpus: Path, out: Path,
     try:
         for s in order:
             log(f"Taille « {s} »…")
-            cfg = SizeConfig(s, corpus, wd, settings, queries, embed_sample, baseline=baseline)
+            cfg = SizeConfig(s, corpus, wd, settings, queries, embed_sample, baseline=baseline,
+                             questions=questions)
             r = run_size(cfg, in_process, log)
             if cold_runs > 0:
-                q = load_questions(1)[0]
+                q = questions[0]
                 r["cold_start"] = cold_start(Path(r["index_dir"]), settings, q, cold_runs)
                 log(f"  démarrage à froid de rag ask : {r['cold_start']['ask_s']:.2f} s")
             result["sizes"][s] = r
@@ -791,7 +795,7 @@ def _worker(spec_path: str, result_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
     cfg = SizeConfig(spec["size"], Path(spec["corpus"]), Path(spec["workdir"]),
                      Settings.model_validate(spec["settings"]), spec["queries"],
-                     spec["embed_sample"], spec["real_limit"], spec["baseline"])
+                     spec["embed_sample"], spec["real_limit"], spec["baseline"], spec["questions"])
     res = bench_size(cfg, lambda m: print(m, file=sys.stderr, flush=True))
     Path(result_path).write_text(json.dumps(res, default=str), encoding="utf-8")
 

@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 # Offline before anything imports Hugging Face libraries.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -25,7 +25,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import click  # noqa: E402
 
-from rag.config import Settings, load_settings  # noqa: E402
+from rag.config import AnswererName, EmbedderName, QuestionCategory, Settings, load_settings  # noqa: E402
 from rag.dates import format_date  # noqa: E402
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -128,7 +128,7 @@ def _with_filters(fn: F) -> F:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", type=click.Path(path_type=Path, exists=True), default=None,
               help="Fichier de configuration TOML (section [rag]).")
-@click.option("--embedder", type=click.Choice(["e5", "sentence-transformers", "hash"]), default=None,
+@click.option("--embedder", type=click.Choice(get_args(EmbedderName)), default=None,
               help="Modèle d'embedding (défaut : e5).")
 @click.option("--embed-model", default=None, help="Chemin du modèle sentence-transformers local.")
 @click.pass_context
@@ -251,7 +251,7 @@ def _render_answer(ans: Any, with_text: bool = True) -> str:
 @click.option("--corpus", type=click.Path(path_type=Path), default=None,
               help="Dossier à indexer au premier usage si l'index n'existe pas.")
 @click.option("--json", "as_json", is_flag=True, help="Sortie JSON (une ligne par question).")
-@click.option("--llm", "answerer", type=click.Choice(["extractive", "llamacpp", "openai"]), default=None,
+@click.option("--llm", "answerer", type=click.Choice(get_args(AnswererName)), default=None,
               help="Rédiger la réponse avec un modèle local (llamacpp : fichier GGUF ; openai : "
                    "serveur compatible OpenAI, ex. Ollama). Défaut : extractive (citations seules).")
 @click.option("--model", "llm_model_path", type=click.Path(path_type=Path), default=None,
@@ -461,6 +461,10 @@ def ui_cmd(ctx: click.Context, index_dir: Path | None, corpus: Path | None, host
 def train_cmd(ctx: click.Context, data: tuple[str, ...], workdir: Path, out_file: Path,
               max_wrong: float, c: float) -> None:
     """Ajuster le modèle qui choisit la réponse (poids et seuil) sur des questions d'évaluation."""
+    import importlib.util
+
+    if importlib.util.find_spec("sklearn") is None:
+        raise UserError("L'ajustement demande scikit-learn : pip install -e '.[train]'")
     from rag import evaluate as ev
     from rag.answer.train import collect, fit
     from rag.pipeline import build_pipeline
@@ -507,7 +511,7 @@ def train_cmd(ctx: click.Context, data: tuple[str, ...], workdir: Path, out_file
 @click.option("--index", "index_dir", type=click.Path(path_type=Path), default=None,
               help="Index évalué (défaut : eval/index/, réservé à l'évaluation).")
 @click.option("--rebuild", is_flag=True, help="Reconstruire l'index du corpus avant d'évaluer.")
-@click.option("--category", type=click.Choice(["factual", "paraphrased", "conflicting", "out_of_corpus"]),
+@click.option("--category", type=click.Choice(get_args(QuestionCategory)),
               default=None, help="N'évaluer qu'une catégorie.")
 @click.option("--split", default=None,
               help="N'évaluer qu'une partie du jeu de questions (la valeur « split » des questions).")
@@ -587,7 +591,10 @@ def eval_cmd(ctx: click.Context, questions_path: Path, corpus: Path, index_dir: 
 @click.option("--sizes", default="sample,10k", show_default=True,
               help="Tailles : sample, 10k, 100k ou un nombre de passages (100k : ~30-60 min).")
 @click.option("--corpus", type=click.Path(path_type=Path), default=None,
-              help="Corpus d'exemple (défaut : ../shared/corpus).")
+              help="Corpus mesuré (défaut : le corpus des réglages, RAG_CORPUS_DIR).")
+@click.option("--questions", "questions_path", type=click.Path(path_type=Path),
+              default=Path("eval/questions.jsonl"), show_default=True,
+              help="Questions chronométrées (JSONL ; quelques questions intégrées sinon).")
 @click.option("--out", "out", type=click.Path(path_type=Path), default=Path("build/bench/bench.json"),
               show_default=True, help="Fichier JSON des mesures.")
 @click.option("--workdir", type=click.Path(path_type=Path), default=None,
@@ -609,18 +616,22 @@ def eval_cmd(ctx: click.Context, questions_path: Path, corpus: Path, index_dir: 
               help="Écrire aussi le tableau en Markdown (ex. docs/performance.md).")
 @click.pass_context
 @_guard
-def bench_cmd(ctx: click.Context, sizes: str, corpus: Path | None, out: Path, workdir: Path | None,
+def bench_cmd(ctx: click.Context, sizes: str, corpus: Path | None, questions_path: Path,
+              out: Path, workdir: Path | None,
               queries: int, cold_runs: int, embed_sample: int, no_baseline: bool, sweep: bool,
               in_process: bool, ocr_pages: int, summary: Path | None) -> None:
     """Mesurer indexation, disque, mémoire, démarrage et latence à plusieurs tailles."""
     from rag import bench
 
     settings = _settings(ctx)
-    folder = corpus or settings.corpus_dir or bench.DEFAULT_CORPUS
+    folder = corpus or settings.corpus_dir
+    if folder is None:
+        raise UserError("Indiquez le corpus à mesurer : rag bench --corpus DOSSIER "
+                        "(ou la variable RAG_CORPUS_DIR).")
     result = bench.run_bench(
         settings, [s for s in sizes.split(",") if s.strip()], Path(folder), out, workdir,
         queries, cold_runs, embed_sample, in_process, not no_baseline, sweep,
-        log=lambda m: click.echo(m, err=True), ocr_pages=ocr_pages,
+        log=lambda m: click.echo(m, err=True), ocr_pages=ocr_pages, questions_file=questions_path,
     )
     click.echo(bench.render_table(result))
     click.echo(f"Mesures : {out}", err=True)

