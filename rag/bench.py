@@ -296,11 +296,10 @@ def _source_docs(corpus: Path, settings: Settings) -> list[list[str]]:
 
 def bench_size(cfg: SizeConfig, log: Log) -> dict[str, Any]:
     """Build, re-index, query and measure one corpus size; returns a flat dict."""
-    from rag.embed import E5Embedding, make_embedder
+    from rag.embed import make_embedder
     from rag.pipeline import build_pipeline
-    from rag.store import current_generation, embed_text, open_index
+    from rag.store import current_generation
 
-    n_target = parse_size(cfg.size)
     settings = cfg.settings.model_copy(update={"index_dir": cfg.workdir / f"index-{cfg.size}"})
     shutil.rmtree(settings.index_dir, ignore_errors=True)
     real = make_embedder(settings)
@@ -311,55 +310,85 @@ def bench_size(cfg: SizeConfig, log: Log) -> dict[str, Any]:
     t = time.perf_counter()
     real.embed_passages(["amorce"])
     load_s = time.perf_counter() - t
-    sample_index = cfg.workdir / "index-sample"
 
-    # 1. the corpus
-    if n_target == 0:
-        folder = cfg.corpus
-        res["corpus"] = {"kind": "real", "path": str(folder), "mb": dir_size_mb(folder)}
-    else:
-        folder = cfg.workdir / f"corpus-{cfg.size}"
-        shutil.rmtree(folder, ignore_errors=True)
-        sample_gen = current_generation(sample_index)
-        assert sample_gen is not None
-        m = json.loads((sample_gen / "manifest.json").read_text(encoding="utf-8"))
-        words = sum(len(p.split()) for d in _source_docs(cfg.corpus, settings) for p in d)
-        words_per_chunk = words / max(1, m["n_chunks"])
-        t = time.perf_counter()
-        info = write_synthetic_corpus(_source_docs(cfg.corpus, settings), folder,
-                                      int(n_target * words_per_chunk))
-        res["corpus"] = {"kind": "synthetic", **info, "seconds": time.perf_counter() - t}
-        log(f"  corpus {cfg.size}: {info['files']} fichiers, {info['mb']:.1f} Mo")
-
-    synthetic = n_target > cfg.real_limit and real.class_name() != "HashEmbedding"
-    if synthetic:
-        table, tvecs = _sample_table(sample_index)
-        emb = BenchEmbedding(real, table, tvecs)
-    else:
-        emb = BenchEmbedding(real)
+    folder, res["corpus"] = _size_corpus(cfg, settings, log)
+    synthetic = parse_size(cfg.size) > cfg.real_limit and real.class_name() != "HashEmbedding"
+    emb = BenchEmbedding(real, *_sample_table(cfg.workdir / "index-sample")) if synthetic \
+        else BenchEmbedding(real)
     res["vectors"] = "synthetic (sample embedded for real)" if synthetic else "real"
 
-    # 2. first build
     pipe = build_pipeline(settings, embedder=emb)
+    build = _first_build(cfg, pipe, folder, emb, real, synthetic, load_s, log)
+    res.update(build.pop("corpus_size"))
+    res.update(build)
+    res["reindex"] = _reindex(cfg, pipe, folder, emb, res["build"]["first_build_s"], synthetic, log)
+
+    gen = current_generation(settings.index_dir)
+    assert gen is not None
+    manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    parts = {p.name: (dir_size_mb(p) if p.is_dir() else p.stat().st_size / 1e6) for p in gen.iterdir()}
+    res["disk"] = {"total_mb": dir_size_mb(gen), "parts_mb": parts}
+    res["faiss"] = manifest.get("dense", {})
+
+    qs = cfg.questions[:cfg.queries]
+    pipe = build_pipeline(settings, embedder=real)
+    lat, qvecs, res["first_query_load_s"] = _latency(pipe, real, qs)
+    res["latency_ms"] = lat
+    res["queries"] = len(qs)
+    # approximate vs exact dense search on the same query vectors
+    res["ann"] = ann_recall(np.load(gen / "vectors.npy"), np.vstack(qvecs), settings,
+                            pipe.index.faiss_store.client)
+    res["peak_rss_mb"] = peak_rss_mb()
+    # baseline: default llama-index VectorStoreIndex, same chunks, same embedder
+    if cfg.baseline:
+        res["baseline"] = bench_baseline(pipe.index.nodes, emb, qs, cfg.workdir / f"baseline-{cfg.size}",
+                                         synthetic, res["build"]["first_build_s"]
+                                         - res["build"]["non_embed_s"], log)
+    res["loadavg_end"] = os.getloadavg()[0]
+    res["index_dir"] = str(settings.index_dir)
+    return res
+
+
+def _size_corpus(cfg: SizeConfig, settings: Settings, log: Log) -> tuple[Path, dict[str, Any]]:
+    """The folder to index: the real corpus for "sample", else a synthetic one written
+    from it with as many words per passage as the sample index has."""
+    from rag.store import current_generation
+
+    n_target = parse_size(cfg.size)
+    if n_target == 0:
+        return cfg.corpus, {"kind": "real", "path": str(cfg.corpus), "mb": dir_size_mb(cfg.corpus)}
+    folder = cfg.workdir / f"corpus-{cfg.size}"
+    shutil.rmtree(folder, ignore_errors=True)
+    sample_gen = current_generation(cfg.workdir / "index-sample")
+    assert sample_gen is not None
+    m = json.loads((sample_gen / "manifest.json").read_text(encoding="utf-8"))
+    docs = _source_docs(cfg.corpus, settings)
+    words_per_chunk = sum(len(p.split()) for d in docs for p in d) / max(1, m["n_chunks"])
+    t = time.perf_counter()
+    info = write_synthetic_corpus(docs, folder, int(n_target * words_per_chunk))
+    log(f"  corpus {cfg.size}: {info['files']} fichiers, {info['mb']:.1f} Mo")
+    return folder, {"kind": "synthetic", **info, "seconds": time.perf_counter() - t}
+
+
+def _first_build(cfg: SizeConfig, pipe: Any, folder: Path, emb: BenchEmbedding, real: _Backend,
+                 synthetic: bool, load_s: float, log: Log) -> dict[str, Any]:
+    """Index ``folder`` from nothing: the build's time and its share spent embedding,
+    measured (real vectors) or projected from a sample's throughput (synthetic)."""
+    from rag.embed import E5Embedding
+    from rag.store import embed_text, open_index
+
     t, c = time.perf_counter(), time.process_time()
     report = pipe.build(folder)
     build_s, build_cpu = time.perf_counter() - t, time.process_time() - c
-    gen = current_generation(settings.index_dir)
-    assert gen is not None
-    index = open_index(settings.index_dir)
-    texts = [embed_text(n) for n in index.nodes]
+    texts = [embed_text(n) for n in open_index(pipe.settings.index_dir).nodes]
     count, tok_unit = token_counter(real)
     tokens = sum(count(x) for x in texts)
     text_mb = sum(len(x.encode("utf-8")) for x in texts) / 1e6
     n = len(texts)
-    res.update(chunks=n, text_mb=text_mb, tokens=tokens, token_unit=tok_unit,
-               tokens_per_chunk=tokens / max(1, n))
     log(f"  {cfg.size}: {n} passages indexés en {build_s:.1f} s")
-
-    # 3. embedding throughput: everything (real) or a random sample (synthetic)
+    # embedding throughput: everything (real) or a random sample (synthetic)
     if synthetic:
-        rng = random.Random(1)
-        sample = rng.sample(texts, min(cfg.embed_sample, n))
+        sample = random.Random(1).sample(texts, min(cfg.embed_sample, n))
         real.embed_passages(sample[:2])  # warm the engine
         t, c = time.perf_counter(), time.process_time()
         real.embed_passages(sample)
@@ -371,87 +400,72 @@ def bench_size(cfg: SizeConfig, log: Log) -> dict[str, Any]:
     embed_full_s = tokens / tok_s if synthetic else emb.seconds
     other_s = build_s - emb.seconds
     projected_s = other_s + embed_full_s
-    res["embedding"] = {
-        "measured_on": e_chunks, "seconds": e_s, "tokens_per_s": tok_s,
-        "chunks_per_s": e_chunks / e_s if e_s > 0 else float("inf"),
-        "tokens_per_cpu_s": e_tokens / e_cpu if e_cpu > 0 else float("inf"),
-        "batch_size": real.embed_batch_size,
-        "engine": real.passage_engine_name() if isinstance(real, E5Embedding) else real.class_name(),
-        "engine_load_s": load_s,
-        "extrapolated_full_s": embed_full_s if synthetic else None,
-    }
-    res["build"] = {
-        "measured_s": build_s, "cpu_s": build_cpu, "embed_s_measured": emb.seconds,
-        "non_embed_s": other_s,
-        "first_build_s": projected_s, "first_build_is_projected": synthetic,
-        "embed_share": embed_full_s / projected_s if projected_s > 0 else 0.0,
-        "chunks_per_s": n / projected_s, "mb_per_s": text_mb / projected_s,
-        "non_embed_chunks_per_s": n / other_s if other_s > 0 else float("inf"),
-        "embedded": report.embedded,
+    return {
+        "corpus_size": {"chunks": n, "text_mb": text_mb, "tokens": tokens, "token_unit": tok_unit,
+                        "tokens_per_chunk": tokens / max(1, n)},
+        "embedding": {
+            "measured_on": e_chunks, "seconds": e_s, "tokens_per_s": tok_s,
+            "chunks_per_s": e_chunks / e_s if e_s > 0 else float("inf"),
+            "tokens_per_cpu_s": e_tokens / e_cpu if e_cpu > 0 else float("inf"),
+            "batch_size": real.embed_batch_size,
+            "engine": real.passage_engine_name() if isinstance(real, E5Embedding) else real.class_name(),
+            "engine_load_s": load_s,
+            "extrapolated_full_s": embed_full_s if synthetic else None,
+        },
+        "build": {
+            "measured_s": build_s, "cpu_s": build_cpu, "embed_s_measured": emb.seconds,
+            "non_embed_s": other_s,
+            "first_build_s": projected_s, "first_build_is_projected": synthetic,
+            "embed_share": embed_full_s / projected_s if projected_s > 0 else 0.0,
+            "chunks_per_s": n / projected_s, "mb_per_s": text_mb / projected_s,
+            "non_embed_chunks_per_s": n / other_s if other_s > 0 else float("inf"),
+            "embedded": report.embedded,
+        },
     }
 
-    # 4. re-index the unchanged folder
+
+def _reindex(cfg: SizeConfig, pipe: Any, folder: Path, emb: BenchEmbedding, first_s: float,
+             synthetic: bool, log: Log) -> dict[str, Any]:
+    """Index the unchanged folder again: nothing should be embedded."""
     emb.passages = 0
     t = time.perf_counter()
     again = pipe.build(folder)
     reindex_s = time.perf_counter() - t
-    res["reindex"] = {"seconds": reindex_s, "embedded": again.embedded,
-                      "speedup": projected_s / reindex_s if reindex_s > 0 else float("inf"),
-                      "speedup_vs": "projected first build" if synthetic else "first build"}
     log(f"  {cfg.size}: réindexation à l'identique {reindex_s:.1f} s, "
         f"{again.embedded} passages encodés")
+    return {"seconds": reindex_s, "embedded": again.embedded,
+            "speedup": first_s / reindex_s if reindex_s > 0 else float("inf"),
+            "speedup_vs": "projected first build" if synthetic else "first build"}
 
-    # 5. the index on disk
-    gen = current_generation(settings.index_dir)
-    assert gen is not None
-    manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
-    parts = {p.name: (dir_size_mb(p) if p.is_dir() else p.stat().st_size / 1e6) for p in gen.iterdir()}
-    res["disk"] = {"total_mb": dir_size_mb(gen), "parts_mb": parts}
-    res["faiss"] = manifest.get("dense", {})
 
-    # 6. warm latency
-    qs = cfg.questions[:cfg.queries]
-    pipe = build_pipeline(settings, embedder=real)
+def _latency(pipe: Any, real: _Backend, qs: list[str]
+             ) -> tuple[dict[str, dict[str, float]], list[np.ndarray], float]:
+    """Warm p50/p95 of search, answer and their parts over ``qs``; the query vectors;
+    the first query's load time."""
     t = time.perf_counter()
     pipe.search(qs[0])
-    res["first_query_load_s"] = time.perf_counter() - t
+    first_load_s = time.perf_counter() - t
     pipe.ask(qs[0])
     lat: dict[str, list[float]] = {k: [] for k in ("search", "ask", "embed_query", "dense", "lexical")}
     retr = pipe.retriever()
     qvecs = []
+
+    def timed(key: str, fn: Callable[..., Any], *args: Any) -> Any:
+        t = time.perf_counter()
+        out = fn(*args)
+        lat[key].append(time.perf_counter() - t)
+        return out
+
     for q in qs:
-        t = time.perf_counter()
-        pipe.search(q)
-        lat["search"].append(time.perf_counter() - t)
-        t = time.perf_counter()
-        pipe.ask(q)
-        lat["ask"].append(time.perf_counter() - t)
-        t = time.perf_counter()
-        qv = real.embed_query(q)
-        lat["embed_query"].append(time.perf_counter() - t)
+        timed("search", pipe.search, q)
+        timed("ask", pipe.ask, q)
+        qv = timed("embed_query", real.embed_query, q)
         qvecs.append(qv)
-        t = time.perf_counter()
-        retr.dense.scores(q, qv)
-        lat["dense"].append(time.perf_counter() - t)
-        t = time.perf_counter()
-        retr.lexical.scores(q)
-        lat["lexical"].append(time.perf_counter() - t)
-    res["latency_ms"] = {k: {"p50": percentile(v, 50) * 1000, "p95": percentile(v, 95) * 1000}
-                         for k, v in lat.items()}
-    res["queries"] = len(qs)
-
-    # 7. approximate vs exact dense search on the same query vectors
-    res["ann"] = ann_recall(np.load(gen / "vectors.npy"), np.vstack(qvecs), settings,
-                            pipe.index.faiss_store.client)
-    res["peak_rss_mb"] = peak_rss_mb()
-
-    # 8. baseline: default llama-index VectorStoreIndex, same chunks, same embedder
-    if cfg.baseline:
-        res["baseline"] = bench_baseline(pipe.index.nodes, emb, qs, cfg.workdir / f"baseline-{cfg.size}",
-                                         synthetic, embed_full_s, log)
-    res["loadavg_end"] = os.getloadavg()[0]
-    res["index_dir"] = str(settings.index_dir)
-    return res
+        timed("dense", retr.dense.scores, q, qv)
+        timed("lexical", retr.lexical.scores, q)
+    stats = {k: {"p50": percentile(v, 50) * 1000, "p95": percentile(v, 95) * 1000}
+             for k, v in lat.items()}
+    return stats, qvecs, first_load_s
 
 
 def ann_recall(vectors: np.ndarray, qvecs: np.ndarray, settings: Settings, live: Any,
