@@ -29,8 +29,9 @@ quote holds "2 millions", and its only quantity (2 000 000 €) is in the quote,
 so the question passes.
 
 Reports: ``summarize`` gives the metric block; ``build_report`` groups blocks
-per category and per split (tune / heldout / fresh) for each answerer; ``render_table``,
-``render_html`` and ``write_reports`` present them. What it leaves out: judging
+per category and per split (tune / heldout / fresh) for each answerer; ``render_table``
+(the terminal), ``render_html`` (report.html), ``render_markdown`` (report.md, a short
+French page) and ``write_reports`` present them. What it leaves out: judging
 wording or the ``context`` strings beyond a reported share, and any metric that
 needs a model to grade answers.
 """
@@ -40,6 +41,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import shlex
 import statistics
 import subprocess
 import time
@@ -50,6 +52,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from rag.answer import LEAD_SEP, Answer
+from rag.dates import format_date
 from rag.text import contains_normalized, extract_quantities, unsupported_figures
 
 CATEGORIES = ("factual", "paraphrased", "conflicting", "out_of_corpus")
@@ -584,17 +587,99 @@ def render_html(report: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+# The Markdown page's columns: a subset of the terminal table's metrics, same blocks and
+# same formatting; wrong leads also show their count over the asserted answers.
+_MD_COLUMNS = [("n", "n"), ("accuracy", "tête juste"), ("wrong_lead_rate", "affirmées fausses"),
+               ("unsure", "incertaines"), ("useful", "utiles"),
+               ("ooc_nothing_asserted", "hors corpus : rien affirmé"), ("hit@5", "hit@5"),
+               ("latency_p95_ms", "p95 ms")]
+
+# option of `rag eval` -> key of the report's meta it is recorded under
+_META_OPTIONS = [("--questions", "questions"), ("--corpus", "corpus"), ("--index", "index"),
+                 ("--category", "category"), ("--split", "split")]
+
+
+def eval_command(meta: Mapping[str, Any], out_dir: Path | None = None) -> str:
+    """The ``rag eval`` command line the report's meta records (global options such as
+    ``--embedder`` are not in it: the page names the model instead).
+
+    >>> eval_command({"questions": "q.jsonl", "corpus": "docs", "index": "eval/index",
+    ...               "split": "dev", "answerers": ["extractive"], "thresholds": {"min_hit5": 0.9}})
+    'rag eval --questions q.jsonl --corpus docs --split dev --min-hit5 0.9'
+    """
+    parts = ["rag", "eval"]
+    for opt, key in _META_OPTIONS:
+        value = meta.get(key)
+        if value and not (key == "index" and Path(str(value)) == Path("eval/index")):
+            parts += [opt, str(value)]
+    answerers = list(meta.get("answerers") or [])
+    if answerers and answerers != ["extractive"]:
+        parts += ["--answerer", ",".join(answerers)]
+    for name, limit in (meta.get("thresholds") or {}).items():
+        parts += ["--" + name.replace("_", "-"), f"{limit:g}"]
+    if out_dir is not None:
+        parts += ["--out", str(out_dir)]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def _created(stamp: Any) -> str:
+    """The report's UTC time stamp in French words.
+
+    >>> _created("2026-12-03T10:05:09+00:00")
+    '3 décembre 2026 à 10:05 (UTC)'
+    """
+    text = str(stamp or "")
+    day = format_date(text)
+    return f"{day} à {text[11:16]} (UTC)" if day != text and len(text) >= 16 else (day or "?")
+
+
+def _md_cell(m: Mapping[str, Any], key: str) -> str:
+    if key == "wrong_lead_rate" and m.get("answers"):
+        return f"{m['wrong_leads']}/{m['answers']} ({_fmt(m[key], key)})"
+    return _fmt(m.get(key), key)
+
+
+def render_markdown(report: dict[str, Any], out_dir: Path | None = None) -> str:
+    """A short French Markdown page: the command, the date, the corpus and questions
+    files, and per answerer the table by category, by split and overall (the figures of
+    ``render_table``, from the same blocks)."""
+    meta = report["meta"]
+    out = ["# Évaluation de l'assistant", "",
+           f"- Commande : `{eval_command(meta, out_dir)}`",
+           f"- Date : {_created(meta.get('created_at'))}",
+           f"- Corpus : `{meta.get('corpus', '?')}`",
+           f"- Questions : `{meta.get('questions', '?')}`",
+           f"- Modèle d'embedding : `{meta.get('embedder', '?')}`", "",
+           "*tête juste* : le chiffre, la date ou le nom donné en premier contient la réponse "
+           "attendue ; *affirmées fausses* : réponses affirmées dont la tête est fausse (hors "
+           "corpus compris), sur toutes les réponses affirmées ; *utiles* : tête juste, ou "
+           "réponse incertaine dont l'un des 3 passages montrés contient la réponse ; "
+           "*p95 ms* : temps de réponse par question (95e centile)."]
+    for name, block in report["answerers"].items():
+        o = block["overall"]
+        out += ["", f"## Répondeur « {name} » — {o['passed']}/{o['n']} questions réussies", "",
+                "| | " + " | ".join(label for _, label in _MD_COLUMNS) + " |",
+                "|---|" + "---:|" * len(_MD_COLUMNS)]
+        out += ["| " + " | ".join([label, *(_md_cell(m, key) for key, _ in _MD_COLUMNS)]) + " |"
+                for label, m in _rows(block)]
+    out += ["", "Détail par question : `report.html` et `report.json`, dans le même dossier.", ""]
+    return "\n".join(out)
+
+
 def write_reports(report: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
-    """Write ``report.json`` and ``report.html`` into ``out_dir``; return their paths."""
+    """Write ``report.json``, ``report.html`` and ``report.md`` into ``out_dir``; return
+    the paths of the first two (``report.md`` sits beside them)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     js, page = out_dir / "report.json", out_dir / "report.html"
     js.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     page.write_text(render_html(report), encoding="utf-8")
+    (out_dir / "report.md").write_text(render_markdown(report, out_dir), encoding="utf-8")
     return js, page
 
 
 __all__ = ["EvalError", "Question", "QuestionResult", "build_report", "check_thresholds",
-           "load_questions", "render_html", "render_table", "run_questions", "run_suite",
+           "eval_command", "load_questions", "render_html", "render_markdown", "render_table",
+           "run_questions", "run_suite",
            "score_answer", "summarize", "unsupported_numbers", "write_reports"]
 
 

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from rag import evaluate as ev
 from rag.answer import ABSTAIN_MESSAGE, Answer, Citation
 from rag.cli import cli
+from rag.dates import format_date
 from tests.docs import write_small_corpus
 
 REPO = Path(__file__).resolve().parent.parent
@@ -242,6 +243,40 @@ def test_cli_eval_reports_and_fails_below_a_threshold(small_suite: tuple[Path, P
     again = run_eval(docs, qfile, tmp_path, "--min-accuracy", "0.5", "--category", "factual")
     assert again.exit_code == 0, again.output
     assert "Indexation" not in again.stderr  # the eval index is reused
+
+
+def test_cli_eval_writes_a_markdown_page_with_the_json_figures(small_suite: tuple[Path, Path],
+                                                               tmp_path: Path) -> None:
+    docs, qfile = small_suite
+    r = run_eval(docs, qfile, tmp_path, "--min-hit5", "0")
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "reports"
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert (f"`rag eval --questions {qfile} --corpus {docs} --min-hit5 0 --out {out}`" in md)
+    assert f"Questions : `{qfile}`" in md and f"Corpus : `{docs}`" in md
+    assert format_date(report["meta"]["created_at"]) in md  # "3 décembre 2026"
+
+    def rate(v: float | None) -> str:
+        return "—" if v is None else f"{v:.2f}"
+
+    block = report["answerers"]["extractive"]
+    expected = {"factuelles": block["by_category"]["factual"],
+                "hors corpus": block["by_category"]["out_of_corpus"],
+                "split tune": block["by_split"]["tune"]["overall"],
+                "split heldout": block["by_split"]["heldout"]["overall"],
+                "ensemble": block["overall"]}
+    rows = {cells[0]: cells[1:] for line in md.splitlines() if line.startswith("| ")
+            for cells in [[c.strip() for c in line.strip("|").split("|")]]}
+    assert rows[""][:3] == ["n", "tête juste", "affirmées fausses"]
+    for label, m in expected.items():
+        wrong = (f"{m['wrong_leads']}/{m['answers']} ({rate(m['wrong_lead_rate'])})" if m["answers"]
+                 else rate(m["wrong_lead_rate"]))
+        assert rows[label] == [str(m["n"]), rate(m["accuracy"]), wrong, str(m["unsure"]),
+                               rate(m["useful"]), rate(m["ooc_nothing_asserted"]), rate(m["hit@5"]),
+                               f"{m['latency_p95_ms']:.0f}"], label
+    assert rows["ensemble"][0] == "3" and rows["hors corpus"][5] == "1.00"  # o1 asserted nothing
+    assert f"{block['overall']['passed']}/3 questions réussies" in md
 
 
 def test_cli_eval_rejects_an_unknown_answerer(small_suite: tuple[Path, Path], tmp_path: Path) -> None:
