@@ -530,7 +530,7 @@ def train_cmd(ctx: click.Context, data: tuple[str, ...], workdir: Path, out_file
               help="Part minimale de réponses utiles : juste, ou incertaine avec le bon passage "
                    "parmi les 3 montrés (0-1).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("eval/reports"),
-              show_default=True, help="Dossier des rapports report.json et report.html.")
+              show_default=True, help="Dossier des rapports report.json, report.html et report.md.")
 @click.pass_context
 @_guard
 def eval_cmd(ctx: click.Context, questions_path: Path, corpus: Path, index_dir: Path | None,
@@ -579,7 +579,7 @@ def eval_cmd(ctx: click.Context, questions_path: Path, corpus: Path, index_dir: 
     result = ev.run_suite(pipes, questions, _progress_bar(), meta)
     click.echo(ev.render_table(result))
     js, page = ev.write_reports(result, out_dir)
-    click.echo(f"Rapports : {js} et {page}", err=True)
+    click.echo(f"Rapports : {js}, {page} et {js.with_suffix('.md')}", err=True)
     failures = ev.check_thresholds(result["answerers"][names[0]]["overall"], limits)
     for f in failures:
         click.echo(f"Seuil non atteint ({names[0]}) : {f}", err=True)

@@ -49,13 +49,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, get_args
 
 from rag.answer import LEAD_SEP, Answer
+from rag.config import QuestionCategory
 from rag.dates import format_date
 from rag.text import contains_normalized, extract_quantities, unsupported_figures
 
-CATEGORIES = ("factual", "paraphrased", "conflicting", "out_of_corpus")
+CATEGORIES: tuple[str, ...] = get_args(QuestionCategory)
 K = 5
 
 ProgressFn = Callable[[int, int], None]
@@ -419,9 +420,7 @@ def check_thresholds(overall: dict[str, Any], limits: dict[str, float | None]) -
 
 CATEGORY_LABELS = {"factual": "factuelles", "paraphrased": "paraphrasées",
                    "conflicting": "contextuelles", "out_of_corpus": "hors corpus",
-                   "tune": "split tune", "heldout": "split heldout", "fresh": "split fresh",
-                   "fresh2": "split fresh2", "fresh3": "split fresh3",
-                   "overall": "ensemble"}
+                   "overall": "ensemble"}  # a split is labelled "split <name>"
 
 
 def _label(key: str) -> str:
