@@ -250,7 +250,11 @@ def _render_answer(ans: Any, with_text: bool = True) -> str:
 @index_option
 @click.option("--corpus", type=click.Path(path_type=Path), default=None,
               help="Dossier à indexer au premier usage si l'index n'existe pas.")
-@click.option("--json", "as_json", is_flag=True, help="Sortie JSON (une ligne par question).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "citation"]), default="text",
+              show_default=True,
+              help="text : réponse et sources ; json : contrat stable (une ligne par question) ; "
+                   "citation : une ligne prête à coller par passage cité.")
+@click.option("--json", "as_json", is_flag=True, help="Sortie JSON (comme --format json).")
 @click.option("--llm", "answerer", type=click.Choice(get_args(AnswererName)), default=None,
               help="Rédiger la réponse avec un modèle local (llamacpp : fichier GGUF ; openai : "
                    "serveur compatible OpenAI, ex. Ollama). Défaut : extractive (citations seules).")
@@ -264,9 +268,10 @@ def _render_answer(ans: Any, with_text: bool = True) -> str:
 @click.pass_context
 @_guard
 def ask_cmd(ctx: click.Context, question: str, index_dir: Path | None, corpus: Path | None,
-            as_json: bool, answerer: str | None, llm_model_path: Path | None, llm_base_url: str | None,
-            llm_model: str | None, stream: bool, sources: tuple[str, ...], union: str | None,
-            after: str | None, before: str | None) -> None:
+            fmt: str, as_json: bool, answerer: str | None, llm_model_path: Path | None,
+            llm_base_url: str | None, llm_model: str | None, stream: bool,
+            sources: tuple[str, ...], union: str | None, after: str | None,
+            before: str | None) -> None:
     """Poser QUESTION (ou « - » pour lire une question par ligne sur l'entrée standard)."""
     from rag.pipeline import build_pipeline
 
@@ -275,25 +280,39 @@ def ask_cmd(ctx: click.Context, question: str, index_dir: Path | None, corpus: P
     pipe = build_pipeline(settings)
     _ensure_index(pipe, corpus)
     filters = _filters(sources, union, after, before)
+    fmt = "json" if as_json else fmt
     if question == "-":
         for line in sys.stdin:
             q = line.strip()
             if not q:
                 continue
             ans = pipe.ask(q, filters)
-            if as_json:
-                click.echo(json.dumps(ans.public(), ensure_ascii=False))
-            else:
+            if fmt == "text":
                 click.echo(f"Q : {q}\n{_render_answer(ans)}\n")
+            else:
+                _print_answer(ans, fmt)
         return
     if not question.strip():
         raise UserError("La question est vide.")
-    if stream and not as_json:
+    if stream and fmt == "text":
         _stream_answer(pipe, question, filters)
         return
-    ans = pipe.ask(question, filters)
-    if as_json:
+    _print_answer(pipe.ask(question, filters), fmt)
+
+
+def _print_answer(ans: Any, fmt: str) -> None:
+    if fmt == "json":
         click.echo(json.dumps(ans.public(), ensure_ascii=False))
+    elif fmt == "citation":
+        from rag.answer import citation_line
+
+        if not ans.citations:  # a refusal: nothing to paste, the reason on stderr
+            click.echo(ans.answer, err=True)
+        if ans.outcome == "unsure" and ans.citations:
+            click.echo("(Réponse incertaine : ces passages sont les plus proches, "
+                       "vérifiez qu'ils répondent.)", err=True)
+        for c in ans.citations:
+            click.echo(_safe(citation_line(c)))
     else:
         click.echo(_render_answer(ans))
 

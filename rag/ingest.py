@@ -36,6 +36,7 @@ from typing import Any
 
 from llama_index.core.schema import Document
 
+from rag.dates import document_date
 from rag.ocr import (
     IMAGE_SUFFIXES,
     OcrOptions,
@@ -47,7 +48,7 @@ from rag.ocr import (
     image_frames,
     read_pages,
 )
-from rag.text import MONTHS, fold, unwrap_superscripts
+from rag.text import fold, unwrap_superscripts
 
 SUPPORTED = {".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm"} | IMAGE_SUFFIXES
 # A PDF page with fewer visible characters than this has no real text layer (a scan
@@ -91,6 +92,7 @@ class _Reading:
     warnings: list[str] = field(default_factory=list)
     incomplete: bool = False
     ocr_tried: int = 0
+    meta_date: str | None = None  # the file's own date (a PDF's creation date), ISO
 
     def recognise(self, count: int, render: Callable[[int], Any],
                   numbers: list[int] | None = None) -> dict[int, OcrPage]:
@@ -194,6 +196,7 @@ def _read_pdf(path: Path, ctx: _Reading) -> list[Page]:
             except Exception as exc:
                 raise IngestError("PDF protégé par un mot de passe") from exc
         pages = [(p.extract_text() or "") for p in reader.pages]
+        ctx.meta_date = _pdf_date(reader)
     except IngestError:
         raise
     except (PdfReadError, Exception) as exc:  # pypdf raises many types on broken files
@@ -225,6 +228,15 @@ def _read_pdf(path: Path, ctx: _Reading) -> list[Page]:
         if not page.error and len(page.text.strip()) > len(pages[i].strip()):
             out[i] = page
     return out
+
+
+def _pdf_date(reader: Any) -> str | None:
+    """The PDF's creation date from its metadata, when it has a plausible one."""
+    try:
+        when = reader.metadata.creation_date if reader.metadata else None
+    except Exception:  # a malformed date string: no date rather than no document
+        return None
+    return when.date().isoformat() if when is not None and when.year >= 1995 else None
 
 
 def _page_list(numbers: list[int]) -> str:
@@ -369,18 +381,6 @@ def extract_doc_type(text: str, union: str | None, instance: str | None) -> str:
     return "tract" if union else "article"
 
 
-def extract_date(text: str) -> str | None:
-    """ISO date of the meeting ("RÉUNION DU 30 JANVIER 2025") when stated."""
-    m = _REUNION_RE.search(text[:3000])
-    if not m:
-        return None
-    folded = fold(m.group(1))
-    d = re.search(r"(\d{1,2})(?:er)?\s+(%s)\s+(\d{4})" % "|".join(MONTHS), folded)
-    if not d:
-        return None
-    return f"{int(d.group(3)):04d}-{MONTHS[d.group(2)]:02d}-{int(d.group(1)):02d}"
-
-
 # --- walking a folder ----------------------------------------------------------
 
 def file_hash(path: Path) -> str:
@@ -471,7 +471,7 @@ def load_file(path: Path, root: Path, max_mb: float = 60.0, max_text_mb: float =
         "doc_hash": doc_hash,
         "union": union,
         "instance": instance,
-        "doc_date": extract_date(full),
+        "doc_date": document_date(full, ctx.meta_date),
         "doc_type": extract_doc_type(full, union, instance),
         "file_type": path.suffix.lower().lstrip("."),
     }

@@ -141,6 +141,19 @@ def test_cli_ask_json_contract(folder: Path, tmp_path: Path) -> None:
     assert isinstance(c["score"], float)
 
 
+def test_cli_ask_citation_format_prints_lines_ready_to_paste(folder: Path, tmp_path: Path) -> None:
+    run("index", str(folder), "--index", str(tmp_path / "idx"))
+    r = run("ask", "--format", "citation", "Combien a coûté la campagne France Travail PRO ?",
+            "--index", str(tmp_path / "idx"))
+    assert r.exit_code == 0, r.output
+    first = r.stdout.splitlines()[0]
+    assert first == ("« La campagne publicitaire France Travail PRO a coûté 2 millions d'euros. » "
+                     "(CGT)")
+    refused = run("ask", "--format", "citation", "Qui a gagné la coupe du monde de rugby ?",
+                  "--index", str(tmp_path / "idx"))
+    assert refused.stdout == "" and "Je ne trouve pas" in refused.stderr
+
+
 def test_cli_ask_jsonl_from_stdin(folder: Path, tmp_path: Path) -> None:
     run("index", str(folder), "--index", str(tmp_path / "idx"))
     r = run("ask", "--json", "-", "--index", str(tmp_path / "idx"),

@@ -15,8 +15,10 @@ from rag.answer.types import (
     Answer,
     Citation,
     Outcome,
+    citation_line,
     provenance,
 )
 
 __all__ = ["ABSTAIN_MESSAGE", "LEAD_SEP", "UNSURE_MESSAGE", "Answer", "Citation", "ExtractiveAnswerer",
-           "Outcome", "QuestionFrame", "asked_type", "cite_span", "provenance", "read_question"]
+           "Outcome", "QuestionFrame", "asked_type", "citation_line", "cite_span", "provenance",
+           "read_question"]

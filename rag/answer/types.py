@@ -77,7 +77,7 @@ class Answer:
 
 
 def provenance(c: Citation) -> str:
-    """Whose words, where and when: "SNAP, CSE Occitanie, 30/01/2025"."""
+    """Whose words, where and when: "SNAP, CSE Occitanie, 30 janvier 2025"."""
     parts = [p for p in (c.union, c.instance) if p]
     if c.doc_date:
         parts.append(format_date(c.doc_date))
@@ -87,3 +87,24 @@ def provenance(c: Citation) -> str:
     if c.page:
         parts.append(f"p. {c.page}")
     return ", ".join(parts)
+
+
+def citation_line(c: Citation) -> str:
+    """The quote ready to paste in a tract or an e-mail, on one line, with whose words,
+    where and when; fields omitted when unknown, the document's title when the union is.
+
+    >>> c = Citation(n=1, source="cr.txt", title="Compte rendu", page=3,
+    ...              quote="La prime est\nde 640 euros.", score=1.0, union="SNAP",
+    ...              instance="CSE Bretagne", doc_date="2025-02-04")
+    >>> citation_line(c)
+    '« La prime est de 640 euros. » (SNAP, CSE Bretagne, 4 février 2025, p. 3)'
+    >>> citation_line(Citation(n=1, source="t.txt", title="Tract", page=None,
+    ...                        quote="Non aux fermetures", score=1.0))
+    '« Non aux fermetures » (« Tract »)'
+    """
+    who = c.union or (f"« {c.title} »" if c.title else None)
+    parts = [p for p in (who, c.instance, format_date(c.doc_date) or None) if p]
+    if c.page:
+        parts.append(f"p. {c.page}")
+    quote = " ".join(c.quote.split())
+    return f"« {quote} »" + (f" ({', '.join(parts)})" if parts else "")
