@@ -606,6 +606,60 @@ def eval_cmd(ctx: click.Context, questions_path: Path, corpus: Path, index_dir: 
         ctx.exit(1)
 
 
+USERS_FILE = Path("users.json")
+users_file_option = click.option(
+    "--file", "users_file", type=click.Path(path_type=Path), default=USERS_FILE, show_default=True,
+    help="Fichier des utilisateurs (à donner ensuite à « rag ui --users »).")
+
+
+@cli.group("users")
+def users_group() -> None:
+    """Gérer qui peut se connecter au chat partagé sur le réseau (rag ui --users)."""
+
+
+@users_group.command("add")
+@click.argument("name")
+@users_file_option
+@_guard
+def users_add(name: str, users_file: Path) -> None:
+    """Ajouter NAME (ou changer son mot de passe) ; le mot de passe est demandé deux fois."""
+    from rag.users import Users
+
+    password = click.prompt("Mot de passe", hide_input=True,
+                            confirmation_prompt="Mot de passe (encore)", err=True)
+    known = name in Users(users_file).names()
+    Users(users_file).add(name, password)
+    click.echo(f"{'Mot de passe changé' if known else 'Utilisateur ajouté'} : {name} ({users_file})",
+               err=True)
+
+
+@users_group.command("list")
+@users_file_option
+@_guard
+def users_list(users_file: Path) -> None:
+    """Lister les noms (jamais les mots de passe)."""
+    from rag.users import Users
+
+    names = Users(users_file).names()
+    if not names:
+        click.echo(f"Aucun utilisateur dans {users_file}.", err=True)
+    for n in names:
+        click.echo(n)
+
+
+@users_group.command("remove")
+@click.argument("name")
+@users_file_option
+@_guard
+def users_remove(name: str, users_file: Path) -> None:
+    """Retirer NAME."""
+    from rag.users import Users
+
+    if not Users(users_file).remove(name):
+        raise UserError(f"Utilisateur inconnu : {name} ({users_file})")
+    click.echo(f"Utilisateur retiré : {name}", err=True)
+
+
 @cli.command("bench")
 @click.option("--sizes", default="sample,10k", show_default=True,
               help="Tailles : sample, 10k, 100k ou un nombre de passages (100k : ~30-60 min).")
