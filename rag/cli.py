@@ -341,6 +341,45 @@ def _stream_answer(pipe: Any, question: str, filters: Any) -> None:
         sys.stdout.flush()
 
 
+@cli.command("timeline")
+@click.argument("subject")
+@index_option
+@click.option("--json", "as_json", is_flag=True,
+              help='Sortie JSON : {"subject", "entries": [{"date", "union", "instance", "title", '
+                   '"source", "page", "quote"}]}.')
+@_with_filters
+@click.pass_context
+@_guard
+def timeline_cmd(ctx: click.Context, subject: str, index_dir: Path | None, as_json: bool,
+                 sources: tuple[str, ...], union: str | None, after: str | None,
+                 before: str | None) -> None:
+    """Chronologie de SUBJECT : chaque document qui en parle, par date, avec sa phrase."""
+    from rag.answer import Citation, citation_line
+    from rag.pipeline import build_pipeline
+    from rag.timeline import timeline
+
+    if not subject.strip():
+        raise UserError("Le sujet est vide.")
+    pipe = build_pipeline(_settings(ctx, index_dir=index_dir))
+    _ensure_index(pipe, None)
+    entries = timeline(pipe.index, subject, _filters(sources, union, after, before))
+    if as_json:
+        click.echo(json.dumps({"subject": subject, "entries": [e.public() for e in entries]},
+                              ensure_ascii=False))
+        return
+    if not entries:
+        click.echo(f"Aucun document indexé ne parle de « {_safe(subject)} ».")
+        return
+    click.echo(f"Chronologie : « {_safe(subject)} » — {len(entries)} document(s)")
+    for e in entries:
+        head = " · ".join(x for x in (format_date(e.date) or "date inconnue", e.union, e.instance) if x)
+        where = f"{e.source}, p. {e.page}" if e.page else e.source
+        line = citation_line(Citation(n=0, source=e.source, title=e.title, page=e.page,
+                                      quote=e.quote, score=0.0, union=e.union,
+                                      instance=e.instance, doc_date=e.date))
+        click.echo(f"\n{head}\n    {_safe(e.title)} ({_safe(where)})\n    {_safe(line)}")
+
+
 @cli.command("search")
 @click.argument("query")
 @index_option
