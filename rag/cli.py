@@ -490,13 +490,14 @@ def ui_cmd(ctx: click.Context, index_dir: Path | None, corpus: Path | None, host
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"Attention : l'interface écoute sur {host} et sera accessible depuis le réseau, "
                    "sans mot de passe.", err=True)
+    from rag.pipeline import build_pipeline
     from rag.ui import launch
 
     click.echo(f"Interface web : http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}/ "
                f"(documents : {settings.corpus_dir}, index : {settings.index_dir}). "
                "Ctrl+C pour arrêter.", err=True)
     try:
-        launch(settings, host=host, port=port, quiet=True)
+        launch(build_pipeline(settings), host=host, port=port, quiet=True)
     except OSError as exc:
         raise UserError(f"Impossible d'ouvrir le port {port} sur {host} ({exc}). "
                         "Choisissez-en un autre avec --port N.") from exc

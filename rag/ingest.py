@@ -11,7 +11,9 @@ so a mixed PDF keeps its text pages as they are.
 Why not llama-index's ``SimpleDirectoryReader``: it cannot tell a cp1252 file
 from a broken one, stops or skips silently on unreadable files, and names no
 reason. Here every unreadable file becomes a ``Skipped`` entry with a French
-reason the user can act on, and the rest goes on.
+reason the user can act on, and the rest goes on. A file offered through the web UI
+passes ``check_upload`` (format, size, content signature) before it is saved, so
+the UI refuses by the same rules as the index.
 
 The text stored (and quoted later) is the extracted text with light clean-up
 only: superscript tags unwrapped ("1<sup>er</sup>" -> "1er") and markdown
@@ -54,6 +56,12 @@ SUPPORTED = {".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm"} | IMA
 # A PDF page with fewer visible characters than this has no real text layer (a scan
 # with a page number or a stamp): it is read by OCR.
 MIN_LAYER_CHARS = 40
+# How binary formats begin: a file named .pdf that does not start so is not a PDF.
+SIGNATURES: dict[str, tuple[bytes, ...]] = {
+    ".pdf": (b"%PDF",), ".docx": (b"PK\x03\x04",), ".png": (b"\x89PNG",),
+    ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",),
+    ".tif": (b"II*\x00", b"MM\x00*"), ".tiff": (b"II*\x00", b"MM\x00*"), ".webp": (b"RIFF",),
+}
 
 
 class IngestError(Exception):
@@ -381,6 +389,66 @@ def extract_doc_type(text: str, union: str | None, instance: str | None) -> str:
     return "tract" if union else "article"
 
 
+# --- checks before reading ----------------------------------------------------
+
+# Spellings of one format that a list for the user names once.
+_ALIASES = {".markdown": ".md", ".htm": ".html", ".jpeg": ".jpg", ".tif": ".tiff"}
+
+
+def accepted_formats() -> str:
+    """The supported formats in French, for the user: text formats, then images.
+
+    -> "TXT, MD, PDF, DOCX, HTML ; images JPG, PNG, TIFF, WEBP (lues par OCR)"
+    """
+    def name(suffix: str) -> str:
+        return _ALIASES.get(suffix, suffix).lstrip(".").upper()
+
+    texts = dict.fromkeys(name(s) for s in _READERS if s in SUPPORTED - IMAGE_SUFFIXES)
+    images = sorted({name(s) for s in SUPPORTED & IMAGE_SUFFIXES})
+    return f"{', '.join(texts)} ; images {', '.join(images)} (lues par OCR)"
+
+
+def _megabytes(value: float) -> str:
+    return f"{value:g}".replace(".", ",")
+
+
+def check_size(size_bytes: int, max_mb: float) -> None:
+    """Raise IngestError when a file is over ``max_mb`` megabytes.
+
+    The size is shown rounded, with one decimal when rounding would hide that it is over:
+    3.2 MB for 1 -> "(3 Mo, limite 1 Mo)"; 2.1 MB for 2 -> "(2,1 Mo, limite 2 Mo)".
+    """
+    size_mb = size_bytes / 1e6
+    if size_mb <= max_mb:
+        return
+    shown = f"{size_mb:.0f}" if round(size_mb) > max_mb else _megabytes(round(size_mb, 1))
+    raise IngestError(f"fichier trop volumineux ({shown} Mo, limite {_megabytes(max_mb)} Mo)")
+
+
+def check_upload(name: str, path: Path, max_mb: float) -> None:
+    """Check a file offered for indexing before it is kept; raises IngestError (French).
+
+    ``name`` is the name the user gave the file (its suffix decides the format),
+    ``path`` where its bytes are. Refused: a format not in ``SUPPORTED``, an empty
+    file, a file over ``max_mb``, and a binary format whose content does not begin
+    as that format does (``SIGNATURES``: "faux.pdf" holding HTML).
+    """
+    ext = Path(name).suffix.lower()
+    if ext not in SUPPORTED:
+        raise IngestError(f"type de fichier non accepté ({ext or 'sans extension'}) ; "
+                          f"formats acceptés : {accepted_formats()}")
+    size = path.stat().st_size
+    if size == 0:
+        raise IngestError("fichier vide")
+    check_size(size, max_mb)
+    signatures = SIGNATURES.get(ext)
+    if signatures:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+        if not head.startswith(signatures):
+            raise IngestError(f"le contenu ne correspond pas à un fichier {ext.lstrip('.').upper()}")
+
+
 # --- walking a folder ----------------------------------------------------------
 
 def file_hash(path: Path) -> str:
@@ -438,9 +506,7 @@ def load_file(path: Path, root: Path, max_mb: float = 60.0, max_text_mb: float =
     if reader is None:
         raise IngestError(f"format non pris en charge ({path.suffix or 'sans extension'})")
     try:
-        size_mb = path.stat().st_size / 1e6
-        if size_mb > max_mb:
-            raise IngestError(f"fichier trop volumineux ({size_mb:.0f} Mo, limite {max_mb:.0f} Mo)")
+        check_size(path.stat().st_size, max_mb)
         # Hash before reading: if the file changes meanwhile, the next run sees a new hash.
         doc_hash = file_hash(path)
         ctx = _Reading(ocr or OcrOptions(), doc_hash)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
@@ -14,6 +15,7 @@ from click.testing import CliRunner
 
 from rag.answer import Answer, Citation
 from rag.cli import cli
+from rag.ingest import accepted_formats
 from rag.ui import (
     EMPTY_QUESTION,
     INTERNAL_ERROR,
@@ -21,14 +23,19 @@ from rag.ui import (
     ChatUI,
     context_html,
     esc,
+    example_question,
+    example_questions,
     highlight_html,
+    is_sample_corpus,
     parse_date,
     render_documents,
     render_message,
     safe_filename,
     save_uploads,
 )
-from tests.conftest import make_pipeline
+from rag.ui.examples import figure_question, sample_corpus, subject_question, title_question
+from rag.ui.i18n import GRADIO_FR, GRADIO_LOCALES, french_i18n
+from tests.conftest import CORPUS, make_pipeline
 from tests.docs import write_small_corpus
 
 IMG = '<img src="x" onerror="window.__pwned=1">'
@@ -171,6 +178,7 @@ def test_upload_type_size_and_content_limits_have_french_reasons(tmp_path: Path)
     ], corpus, max_mb=2)
     reasons = dict(report.refused)
     assert "type de fichier non accepté" in reasons["virus.exe"] and "PDF, DOCX" in reasons["virus.exe"]
+    assert accepted_formats() in reasons["virus.exe"]  # ingest's list, the one the index reads by
     assert "trop volumineux" in reasons["gros.txt"] and "2 Mo" in reasons["gros.txt"]
     assert "ne correspond pas à un fichier PDF" in reasons["faux.pdf"]
     assert reasons["vide.md"] == "fichier vide"
@@ -300,21 +308,209 @@ def test_upload_without_corpus_folder_is_refused_clearly(tmp_path: Path) -> None
     assert "Choisissez" in html.unescape(ui.add_files([]))
 
 
-def test_blocks_build(tmp_path: Path, corpus: Path) -> None:
-    import gradio as gr
+# --- example questions, built from documents written here -----------------------------------
 
-    assert isinstance(ChatUI(make_pipeline(tmp_path / "idx"), corpus).build(), gr.Blocks)
+@pytest.mark.parametrize("sentence, question", [
+    ("Le budget de la cantine est de 4 321 euros pour 2025.",
+     "Le budget de la cantine est de combien pour 2025 ?"),
+    ("Or, la direction prévoit de supprimer 45 postes de conseillers en 2025.",
+     "La direction prévoit de supprimer combien de postes de conseillers en 2025 ?"),
+    ("La direction annonce la fermeture de 12 agences dans le Finistère.",
+     "La direction annonce la fermeture de combien d'agences dans le Finistère ?"),
+    ("Le taux de participation au scrutin atteint 63 % dans la région.",
+     "Le taux de participation au scrutin atteint quel pourcentage dans la région ?"),
+    ("Le plan prévoit de gagner 350 ETP sur trois ans.", None),  # two figures: which one?
+    ("Le plan prévoit de gagner 350 ETP d'ici 2028.", "Le plan prévoit de gagner combien d'ETP d'ici 2028 ?"),
+    ("2 millions de personnes sont inscrites.", "Combien de personnes sont inscrites ?"),
+    ("Les 45 agents du site ont signé la pétition.", None),  # "Les combien d'agents"
+    ("La réunion s'est tenue le 14 mars 2025 à Rennes.", None),  # a date is no figure
+    ("Le numéro d'appel des usagers reste le 3949.", None),  # a number counting nothing
+    ("Elle a coûté 30 000 euros à la région.", None),  # "Elle": what?
+    ("Cette prime atteint 300 euros par agent.", None),
+    (f"Le budget {IMG} est de 4 321 euros.", None),  # markup never becomes a button
+    ("Une campagne à 2 millions d'euros !", None),  # a heading, not a statement
+    ("entre 29 et 39 % des personnes éligibles n'y ont pas recours.", None),  # a cut piece
+])
+def test_figure_questions(sentence: str, question: str | None) -> None:
+    assert figure_question(sentence) == question
+
+
+def _tokens(text: str, rows: list[tuple[str, str, str, str, int]]) -> list[list[Any]]:
+    """rag.analyze tokens for ``text``, written by hand: (word, lemma, pos, dep, head)."""
+    out: list[list[Any]] = []
+    pos = 0
+    for word, lemma, tag, dep, head in rows:
+        start = text.index(word, pos)
+        pos = start + len(word)
+        out.append([start, pos, lemma, tag, dep, head, ""])
+    return out
+
+
+ELUS = "Les élus demandent des effectifs supplémentaires."
+ELUS_TOKENS = [("Les", "le", "DET", "det", 1), ("élus", "élu", "NOUN", "nsubj", 2),
+               ("demandent", "demander", "VERB", "ROOT", 2), ("des", "un", "DET", "det", 4),
+               ("effectifs", "effectif", "NOUN", "obj", 2),
+               ("supplémentaires", "supplémentaire", "ADJ", "amod", 4), (".", ".", "PUNCT", "punct", 2)]
+PLAN = "La direction a annoncé un plan de formation."
+PLAN_TOKENS = [("La", "le", "DET", "det", 1), ("direction", "direction", "NOUN", "nsubj", 3),
+               ("a", "avoir", "AUX", "aux:tense", 3), ("annoncé", "annoncer", "VERB", "ROOT", 3),
+               ("un", "un", "DET", "det", 5), ("plan", "plan", "NOUN", "obj", 3),
+               ("de", "de", "ADP", "case", 7), ("formation", "formation", "NOUN", "nmod", 5),
+               (".", ".", "PUNCT", "punct", 3)]
+NEGATED = "La direction ne prévoit pas de recrutement."
+NEGATED_TOKENS = [("La", "le", "DET", "det", 1), ("direction", "direction", "NOUN", "nsubj", 3),
+                  ("ne", "ne", "ADV", "advmod", 3), ("prévoit", "prévoir", "VERB", "ROOT", 3),
+                  ("pas", "pas", "ADV", "advmod", 3), ("de", "de", "DET", "det", 6),
+                  ("recrutement", "recrutement", "NOUN", "obj", 3), (".", ".", "PUNCT", "punct", 3)]
+
+
+def test_subject_questions_put_the_verb_before_its_subject() -> None:
+    assert subject_question(ELUS, 0, len(ELUS), _tokens(ELUS, ELUS_TOKENS)) == "Que demandent les élus ?"
+    assert subject_question(PLAN, 0, len(PLAN), _tokens(PLAN, PLAN_TOKENS)) == "Qu'a annoncé la direction ?"
+    # a negation would turn the sentence around; without tokens there is nothing to read
+    assert subject_question(NEGATED, 0, len(NEGATED), _tokens(NEGATED, NEGATED_TOKENS)) is None
+    assert subject_question(ELUS, 0, len(ELUS), []) is None
+
+
+def test_one_question_per_document_figure_then_subject_then_title() -> None:
+    page = "Compte rendu de la commission\n\n" + ELUS + " Le budget voté est de 5 000 euros."
+    assert example_question("Compte rendu", [(page, [])]) == "Le budget voté est de combien ?"
+    shift = len("Compte rendu de la commission\n\n")
+    tokens = [[a + shift, b + shift, *rest] for a, b, *rest in _tokens(ELUS, ELUS_TOKENS)]
+    assert example_question("Compte rendu", [(page[:shift] + ELUS, tokens)]) == "Que demandent les élus ?"
+    assert example_question("Note sur les horaires d'été", [("Horaires.", [])]) \
+        == "Que dit le document « Note sur les horaires d'été » ?"
+    assert title_question(f"Tract {IMG}") is None
+    assert example_question(f"Tract {IMG}", [(f"{IMG} {DETAILS}", [])]) is None
+
+
+def test_example_questions_one_per_document_newest_first() -> None:
+    docs = {f"d{i}.txt": {"hash": f"h{i}", "title": f"Note numéro {i} du syndicat",
+                          "indexed_at": f"2025-01-0{i}T10:00:00"} for i in range(1, 7)}
+    towns = ["Brest", "Quimper", "Rennes", "Vannes", "Lorient", "Morlaix"]
+    texts = {f"d{i}.txt": f"La section de {towns[i - 1]} a obtenu {i + 1} postes supplémentaires."
+             for i in range(1, 7)}
+    shown = example_questions(docs, lambda src: [(texts[src], [])])
+    assert shown == [f"La section de {towns[i - 1]} a obtenu combien de postes supplémentaires ?"
+                     for i in (6, 5, 4, 3)]
+    same = example_questions(docs, lambda src: [("La section a obtenu 3 postes de plus.", [])])
+    assert same == ["La section a obtenu combien de postes de plus ?"]  # never twice the same
+    assert example_questions({}, lambda src: []) == []
+
+
+def test_the_sample_corpus_is_recognised_by_its_files_hashes() -> None:
+    sample = sample_corpus()
+    docs = {f"x/{i}.txt": {"hash": h, "title": "T"} for i, h in enumerate(sorted(sample.hashes))}
+    assert is_sample_corpus(docs)
+    extra = {**docs, "mine.txt": {"hash": "autre", "title": "Note sur la cantine",
+                                  "indexed_at": "2030-01-01T00:00:00"}}
+    assert is_sample_corpus(extra)
+    shown = example_questions(extra, lambda src: [("La cantine coûte 4 euros par repas.", [])])
+    assert shown == [*sample.questions, "La cantine coûte combien par repas ?"]
+    assert not is_sample_corpus(dict(list(docs.items())[1:]))  # four of the five are not it
+
+
+def test_gradio_words_are_french_for_every_language_gradio_ships() -> None:
+    import gradio
+
+    core = next((Path(gradio.__file__).parent / "templates" / "frontend" / "assets").glob("core-*.js"))
+    shipped = set(re.findall(r'"\./lang/([\w-]+)\.json"', core.read_text(encoding="utf-8")))
+    assert shipped and shipped <= set(GRADIO_LOCALES)
+    translations = french_i18n().translations_dict
+    for locale in GRADIO_LOCALES:
+        assert translations[locale] == GRADIO_FR
+    assert GRADIO_FR["upload_text.drop_file"] == "Déposez vos fichiers ici"
+
+
+# --- the app a user opens --------------------------------------------------------------------
+
+def _component(demo: Any, elem_id: str) -> Any:
+    return next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == elem_id)
+
+
+def _shown_examples(demo: Any) -> list[str]:
+    return [e["text"] for e in _component(demo, "chat").examples or []]
+
+
+def test_the_app_offers_questions_on_the_indexed_documents(tmp_path: Path, corpus: Path) -> None:
+    pipe = make_pipeline(tmp_path / "idx")
+    pipe.build(corpus)
+    ui = ChatUI(pipe, corpus)
+    demo = ui.build()
+    shown = _shown_examples(demo)
+    # one per document: the tract's figure, the report's subject; newest indexed first, then by title
+    assert shown == ["Que demandent les élus ?",
+                     "La campagne publicitaire France Travail PRO a coûté combien ?"]
+    assert not set(shown) & set(sample_corpus().questions)  # not the sample corpus
+    # each example, clicked, is answered from the document it was made from
+    for question, source, expected in zip(shown, ["cr.txt", "tract.md"],
+                                          ["effectifs supplémentaires", "2 millions d'euros"],
+                                          strict=True):
+        msgs, turns, _, _ = _run(ui.respond(question, []))[-1]
+        content = html.unescape(msgs[-1]["content"])
+        assert expected in content and source in content, (question, content)
+    # the documents tab says what can be added, in ingest's words, in French
+    assert _component(demo, "upload").label == "Fichiers à ajouter"
+    assert any(accepted_formats() in str(getattr(b, "value", ""))
+               for b in demo.blocks.values() if type(b).__name__ == "Markdown")
+
+
+def test_examples_follow_the_index_as_documents_are_added(tmp_path: Path, corpus: Path) -> None:
+    empty = ChatUI(make_pipeline(tmp_path / "none"), None)
+    assert empty.examples() == [] and _component(empty.build(), "chat").examples is None
+    pipe = make_pipeline(tmp_path / "idx")
+    pipe.build(corpus)
+    ui = ChatUI(pipe, corpus)
+    up = tmp_path / "up"
+    up.mkdir()
+    ui.add_files([_upload(up, "note.md", "# Note sur les agences du Finistère\n\n"
+                          "La direction annonce la fermeture de 7 agences en 2026.\n".encode())])
+    assert "La direction annonce la fermeture de combien d'agences en 2026 ?" in ui.examples()
+    refreshed = ui._refresh_outputs()[-1]  # what on_upload sends to the chat
+    assert [e["text"] for e in refreshed["examples"]] == ui.examples()
+
+
+@pytest.mark.slow
+def test_sample_questions_only_on_the_sample_corpus(tmp_path: Path) -> None:
+    renamed = tmp_path / "ailleurs"
+    renamed.mkdir()
+    for i, path in enumerate(sorted(CORPUS.iterdir())):  # recognised by content, not by name
+        shutil.copy(path, renamed / f"document {i}.txt")
+    pipe = make_pipeline(tmp_path / "idx")
+    pipe.build(renamed)
+    ui = ChatUI(pipe, renamed)
+    assert _shown_examples(ui.build()) == list(sample_corpus().questions)
+    first = sorted(renamed.iterdir())[0]
+    first.unlink()  # four of the five: a corpus of the user's, examples from its documents
+    ui.reindex()
+    shown = ui.examples()
+    assert len(shown) == 4 and not set(shown) & set(sample_corpus().questions)
 
 
 # --- launching -------------------------------------------------------------------------------
 
 def test_rag_ui_binds_loopback_by_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from rag.pipeline import Pipeline
+
     calls: list[dict[str, Any]] = []
-    monkeypatch.setattr("rag.ui.launch", lambda settings, **kw: calls.append({"s": settings, **kw}))
+    monkeypatch.setattr("rag.ui.launch", lambda pipeline, **kw: calls.append({"p": pipeline, **kw}))
     res = CliRunner().invoke(cli, ["ui", "--corpus", str(tmp_path), "--port", "7999"])
     assert res.exit_code == 0, res.output
     assert calls[0]["host"] == "127.0.0.1" and calls[0]["port"] == 7999
-    assert calls[0]["s"].corpus_dir == tmp_path
+    # the UI is handed the one pipeline the command built
+    assert isinstance(calls[0]["p"], Pipeline) and calls[0]["p"].settings.corpus_dir == tmp_path
     res = CliRunner().invoke(cli, ["ui", "--host", "0.0.0.0"])
     assert "accessible depuis le réseau" in res.output
-    assert calls[1]["s"].corpus_dir == Path("documents")
+    assert calls[1]["p"].settings.corpus_dir == Path("documents")
+
+
+def test_launch_serves_the_pipeline_it_is_given(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                               corpus: Path) -> None:
+    from rag.ui import app
+
+    pipe = make_pipeline(tmp_path / "idx", corpus_dir=corpus)
+    served: list[ChatUI] = []
+    monkeypatch.setattr(app.ChatUI, "launch", lambda self, **kw: served.append(self))
+    monkeypatch.setattr("rag.pipeline.build_pipeline", lambda *a, **k: pytest.fail("second pipeline"))
+    app.launch(pipe, port=7999)
+    assert served[0].pipeline is pipe and served[0].corpus_dir == corpus

@@ -132,10 +132,56 @@ def test_answer_streams_with_figure_and_source(page: Page, app_url: str) -> None
     _assert_nothing_ran(page)
 
 
-def test_example_question_on_empty_chat(page: Page, app_url: str) -> None:
+def test_example_questions_come_from_the_indexed_documents(page: Page, app_url: str) -> None:
     _open(page, app_url)
-    page.locator("#chat").get_by_text("Combien a coûté la campagne publicitaire").click()
-    expect(page.locator("#chat .rag-sources")).to_contain_text("2 millions", timeout=WAIT)
+    chat = page.locator("#chat")
+    # the report's figure, asked where it stands; the script-bearing file offers none
+    example = chat.get_by_text("gains d'efficacité de combien d'ETP d'ici 2027 ?")
+    expect(example).to_be_visible(timeout=WAIT)
+    # only one document of the sample corpus is indexed: its fixed questions are not offered
+    expect(chat.get_by_text("Combien a coûté la campagne publicitaire")).to_have_count(0)
+    example.click()
+    expect(chat.locator(".rag-sources")).to_contain_text(REPORT, timeout=WAIT)
+    expect(chat.locator(".rag-answer").last).to_contain_text("2900 ETP")
+    _assert_nothing_ran(page)
+
+
+# Gradio's own English, as it would show in a browser set to English.
+ENGLISH = ("Drop File Here", "Click to Upload", "Upload", "Drop", "Click", "- or -", "Textbox",
+           "Submit", "Clear", "Loading", "processing", "steps", "Copy", "Remove", "Download", " KB",
+           "Error", "files", "Here")
+
+
+def _assert_french(text: str) -> None:
+    """No word of Gradio's English in the visible text (document text is French)."""
+    found = [w for w in ENGLISH if w in text]
+    assert not found, (found, text)
+
+
+def test_gradio_words_are_french_in_an_english_browser(browser: Any, app_url: str,
+                                                       tmp_path: Path) -> None:
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 1100})
+    try:
+        page = context.new_page()
+        _open(page, app_url)
+        expect(page.locator("#index-status")).to_be_attached()
+        _ask(page, "Combien d'ETP la direction veut-elle gagner avec l'IA d'ici 2027 ?")
+        expect(page.locator("#chat .rag-sources")).to_be_visible(timeout=WAIT)
+        _assert_french(page.locator("body").inner_text())
+        page.get_by_role("tab", name="Documents").click()
+        upload = page.locator("#upload")
+        expect(upload).to_contain_text("Déposez vos fichiers ici")
+        expect(upload).to_contain_text("ou")
+        expect(upload).to_contain_text("cliquez pour les choisir")
+        _assert_french(page.locator("body").inner_text())
+        chosen = tmp_path / "note-horaires.md"
+        chosen.write_text("# Note sur les horaires\n\nLes horaires changent le 3 mars.\n",
+                          encoding="utf-8")
+        upload.locator("input[type=file]").set_input_files(str(chosen))
+        expect(upload).to_contain_text("note-horaires", timeout=WAIT)  # chosen, not yet added
+        _assert_french(page.locator("body").inner_text())
+    finally:
+        context.close()
 
 
 def test_empty_question_gets_a_message(page: Page, app_url: str) -> None:
