@@ -94,7 +94,7 @@ def citation_line(c: Citation) -> str:
     where and when; fields omitted when unknown, the document's title when the union is.
 
     >>> c = Citation(n=1, source="cr.txt", title="Compte rendu", page=3,
-    ...              quote="La prime est\nde 640 euros.", score=1.0, union="SNAP",
+    ...              quote="La prime est\\nde 640 euros.", score=1.0, union="SNAP",
     ...              instance="CSE Bretagne", doc_date="2025-02-04")
     >>> citation_line(c)
     '« La prime est de 640 euros. » (SNAP, CSE Bretagne, 4 février 2025, p. 3)'
