@@ -476,20 +476,21 @@ def status_cmd(ctx: click.Context, folder: Path | None, index_dir: Path | None) 
               help="Dossier des documents : indexé au premier usage, reçoit les fichiers ajoutés "
                    "(défaut : documents/).")
 @click.option("--host", default="127.0.0.1", show_default=True,
-              help="Adresse d'écoute. 0.0.0.0 rend l'interface accessible depuis le réseau.")
+              help="Adresse d'écoute. 0.0.0.0 rend l'interface accessible depuis le réseau "
+                   "(avec --users).")
+@click.option("--users", "users_file", type=click.Path(path_type=Path), default=None,
+              help="Fichier des utilisateurs (rag users add) : chacun doit se connecter.")
 @click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True,
               help="Port d'écoute.")
 @click.pass_context
 @_guard
 def ui_cmd(ctx: click.Context, index_dir: Path | None, corpus: Path | None, host: str,
-           port: int) -> None:
+           port: int, users_file: Path | None) -> None:
     """Ouvrir l'interface web (discussion, sources, documents) dans le navigateur."""
     settings = _settings(ctx, index_dir=index_dir, corpus_dir=corpus)
     if settings.corpus_dir is None:
         settings = settings.model_copy(update={"corpus_dir": Path("documents")})
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        click.echo(f"Attention : l'interface écoute sur {host} et sera accessible depuis le réseau, "
-                   "sans mot de passe.", err=True)
+    auth = _sign_in(host, users_file)
     from rag.pipeline import build_pipeline
     from rag.ui import launch
 
@@ -497,10 +498,32 @@ def ui_cmd(ctx: click.Context, index_dir: Path | None, corpus: Path | None, host
                f"(documents : {settings.corpus_dir}, index : {settings.index_dir}). "
                "Ctrl+C pour arrêter.", err=True)
     try:
-        launch(build_pipeline(settings), host=host, port=port, quiet=True)
+        launch(build_pipeline(settings), host=host, port=port, quiet=True, **auth)
     except OSError as exc:
         raise UserError(f"Impossible d'ouvrir le port {port} sur {host} ({exc}). "
                         "Choisissez-en un autre avec --port N.") from exc
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _sign_in(host: str, users_file: Path | None) -> dict[str, Any]:
+    """Gradio's sign-in arguments: required off this machine, from a users file."""
+    from rag.users import SignIn, Users
+
+    if users_file is None:
+        if host in LOOPBACK:
+            return {}
+        raise UserError(
+            f"Ouvrir l'interface au réseau (--host {host}) demande que chacun se connecte. "
+            f"Créez les comptes avec « rag users add NOM --file {USERS_FILE} », puis relancez "
+            f"avec « --users {USERS_FILE} ».")
+    users = Users(users_file)
+    if not users_file.is_file() or not users.names():
+        raise UserError(f"Aucun utilisateur dans {users_file} : ajoutez-en avec "
+                        f"« rag users add NOM --file {users_file} ».")
+    return {"auth": SignIn(users),
+            "auth_message": "Connectez-vous avec le nom et le mot de passe donnés par la section."}
 
 
 @cli.command("train-answerer")

@@ -499,9 +499,30 @@ def test_rag_ui_binds_loopback_by_default(monkeypatch: pytest.MonkeyPatch, tmp_p
     assert calls[0]["host"] == "127.0.0.1" and calls[0]["port"] == 7999
     # the UI is handed the one pipeline the command built
     assert isinstance(calls[0]["p"], Pipeline) and calls[0]["p"].settings.corpus_dir == tmp_path
-    res = CliRunner().invoke(cli, ["ui", "--host", "0.0.0.0"])
-    assert "accessible depuis le réseau" in res.output
-    assert calls[1]["p"].settings.corpus_dir == Path("documents")
+    assert "auth" not in calls[0]  # on this machine only: no sign-in asked
+    assert calls[0]["p"].settings.corpus_dir == tmp_path
+
+
+def test_rag_ui_on_the_network_requires_sign_in(monkeypatch: pytest.MonkeyPatch,
+                                                tmp_path: Path) -> None:
+    from rag.users import SignIn, Users
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr("rag.ui.launch", lambda pipeline, **kw: calls.append({"p": pipeline, **kw}))
+    res = CliRunner().invoke(cli, ["ui", "--host", "0.0.0.0", "--corpus", str(tmp_path)])
+    assert res.exit_code == 2 and not calls
+    assert "demande que chacun se connecte" in res.output and "rag users add NOM" in res.output
+    empty = tmp_path / "personne.json"
+    res = CliRunner().invoke(cli, ["ui", "--host", "0.0.0.0", "--users", str(empty)])
+    assert res.exit_code == 2 and "Aucun utilisateur" in res.output and not calls
+    users = tmp_path / "users.json"
+    Users(users).add("marie", "pré-avis du jeudi 42")
+    res = CliRunner().invoke(cli, ["ui", "--host", "0.0.0.0", "--users", str(users)])
+    assert res.exit_code == 0, res.output
+    check = calls[0]["auth"]
+    assert isinstance(check, SignIn) and check("marie", "pré-avis du jeudi 42")
+    assert not check("marie", "autre chose")
+    assert calls[0]["p"].settings.corpus_dir == Path("documents")
 
 
 def test_launch_serves_the_pipeline_it_is_given(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
