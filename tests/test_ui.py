@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from rag.answer import Answer, Citation
+from rag.answer import Answer, Citation, citation_line
 from rag.cli import cli
 from rag.ingest import accepted_formats
 from rag.ui import (
     EMPTY_QUESTION,
+    EMPTY_SUBJECT,
     INTERNAL_ERROR,
     NO_INDEX,
     ChatUI,
@@ -49,6 +50,33 @@ def corpus(tmp_path: Path) -> Path:
 
 def _run(gen: Any) -> list[Any]:
     return list(gen)
+
+
+class _Buttons(HTMLParser):
+    """The copy buttons of a fragment as a browser reads them: (value attribute, label)."""
+
+    def __init__(self, fragment: str) -> None:
+        super().__init__()
+        self.found: list[tuple[str | None, str]] = []
+        self._open = False
+        self.feed(fragment)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "button" and "rag-copy" in (dict(attrs).get("class") or ""):
+            self.found.append((dict(attrs).get("value"), ""))
+            self._open = True
+
+    def handle_data(self, data: str) -> None:
+        if self._open:
+            value, label = self.found[-1]
+            self.found[-1] = (value, label + data)
+
+    def handle_endtag(self, tag: str) -> None:
+        self._open = self._open and tag != "button"
+
+
+def _copy_buttons(fragment: str) -> list[tuple[str | None, str]]:
+    return _Buttons(fragment).found
 
 
 def _no_live_html(fragment: str) -> None:
@@ -96,6 +124,26 @@ def test_document_text_and_names_are_escaped_everywhere() -> None:
                             [{"path": f"{DETAILS}.pdf", "reason": "aucun texte"}])
     _no_live_html(docs)
     assert "aucun texte" in docs
+
+
+@pytest.mark.parametrize("outcome", ["answer", "unsure"])
+def test_each_source_copies_its_citation_line_exactly(outcome: str) -> None:
+    # written for this test: markup characters a tract may well hold
+    quote = 'Le budget <b>2025</b> de la cantine & du "restaurant" passe à 4 321 euros.'
+    c1 = Citation(1, "cr/cse.pdf", "Compte rendu du CSE", 3, quote, 0.9, 0, len(quote),
+                  union="SNAP", instance="CSE Bretagne", doc_date="2025-02-04")
+    c2 = Citation(2, "tract.md", "Tract <i>cantine</i>", None, "Non aux fermetures.", 0.4)
+    ans = Answer("Quel budget ?", "4 321 euros [1]" if outcome == "answer" else "Je ne sais pas.",
+                 False, [c1, c2], outcome=outcome)  # type: ignore[arg-type]
+    out = render_message(ans)
+    assert _copy_buttons(out) == [
+        ('« Le budget <b>2025</b> de la cantine & du "restaurant" passe à 4 321 euros. » '
+         "(SNAP, CSE Bretagne, 4 février 2025, p. 3)", "Copier la citation"),
+        ("« Non aux fermetures. » (« Tract <i>cantine</i> »)", "Copier la citation"),
+    ]
+    assert [v for v, _ in _copy_buttons(out)] == [citation_line(c1), citation_line(c2)]
+    assert "<b>" not in out and "<i>" not in out and "&lt;b&gt;2025" in out
+    _no_live_html(out)
 
 
 def test_markdown_characters_in_documents_are_shown_as_typed() -> None:
@@ -266,6 +314,60 @@ def test_internal_error_shows_a_message_not_a_trace(tmp_path: Path) -> None:
     msgs, _, _, status = _run(ui.respond("Combien ?", []))[-1]
     assert html.unescape(INTERNAL_ERROR) in html.unescape(status)
     assert "boom" not in status and "boom" not in msgs[-1]["content"]
+
+
+# --- the timeline tab ------------------------------------------------------------------------
+
+def _timeline_corpus(folder: Path) -> Path:
+    """Three documents on the cantine, written out of date order; one undated."""
+    folder.mkdir()
+    (folder / "a-tract.md").write_text(f"# Tract {IMG} sur la cantine\n\n"
+                                       f"La cantine {DETAILS} du site fermera en août.\n",
+                                       encoding="utf-8")
+    (folder / "b-cr.md").write_text("# Compte rendu de la séance du 4 février 2025\n\n"
+                                    "La CGT demande la réouverture de la cantine.\n", encoding="utf-8")
+    (folder / "c-cr.md").write_text("# Compte rendu de la séance du 12 mars 2024\n\n"
+                                    "Les élus du SNAP s'inquiètent du prix de la cantine.\n",
+                                    encoding="utf-8")
+    return folder
+
+
+def _shown(fragment: str) -> list[tuple[str, str]]:
+    """(date as shown, file) of each timeline entry, in page order."""
+    return [(html.unescape(d), html.unescape(f)) for d, f in re.findall(
+        r'<span class="rag-date[^"]*">([^<]*)</span>.*?<span class="rag-file">([^<]*)</span>',
+        fragment)]
+
+
+def test_timeline_lists_documents_by_date_undated_last_each_with_its_line(tmp_path: Path) -> None:
+    corpus = _timeline_corpus(tmp_path / "docs")
+    ui = ChatUI(make_pipeline(tmp_path / "idx"), corpus)
+    out = ui.show_timeline("  cantine ")  # the index is built on first use
+    assert "Chronologie : « cantine » — 3 documents" in html.unescape(out)
+    assert _shown(out) == [("12 mars 2024", "c-cr.md"), ("4 février 2025", "b-cr.md"),
+                           ("date inconnue", "a-tract.md")]
+    lines = [v for v, _ in _copy_buttons(out)]
+    assert lines[:2] == ["« Les élus du SNAP s'inquiètent du prix de la cantine. » (SNAP, 12 mars 2024)",
+                         "« La CGT demande la réouverture de la cantine. » (CGT, 4 février 2025)"]
+    assert len(lines) == 3 and str(lines[2]).startswith('« Tract <img src="x" onerror=')  # as text
+    assert '<mark class="rag-term">cantine</mark>' in out
+    _no_live_html(out)
+    # the filters: dates (undated documents are then left out) and union
+    assert _shown(ui.show_timeline("cantine", after="01/01/2025")) == [("4 février 2025", "b-cr.md")]
+    assert _shown(ui.show_timeline("cantine", union="SNAP")) == [("12 mars 2024", "c-cr.md")]
+
+
+def test_timeline_says_why_it_shows_nothing(tmp_path: Path) -> None:
+    corpus = _timeline_corpus(tmp_path / "docs")
+    ui = ChatUI(make_pipeline(tmp_path / "idx"), corpus)
+    empty = ui.show_timeline("   ")
+    assert EMPTY_SUBJECT in html.unescape(empty) and "rag-error" in empty
+    assert "Aucun document indexé ne parle de « piscine <b>municipale</b> »." in html.unescape(
+        ui.show_timeline("piscine <b>municipale</b>"))
+    assert "<b>" not in ui.show_timeline("piscine <b>municipale</b>")
+    assert "non reconnue" in html.unescape(ui.show_timeline("cantine", before="hier"))
+    assert html.unescape(NO_INDEX) in html.unescape(
+        ChatUI(make_pipeline(tmp_path / "none"), None).show_timeline("cantine"))
 
 
 # --- documents tab ---------------------------------------------------------------------------

@@ -1,8 +1,9 @@
-"""The web UI in a real headless Chromium: ask, read the sources, upload, and no script runs.
+"""The web UI in a real headless Chromium: ask, read the sources, copy a citation, see a
+subject's timeline, upload, and no script runs.
 
 The app runs in this process on a free 127.0.0.1 port, over a small index built
-with the real e5 model (two documents: one sample report and one file whose
-name and text carry script-bearing HTML). Chromium is Debian's package,
+with the real e5 model (three documents: one sample report, one file whose name
+and text carry script-bearing HTML, and one short dated report). Chromium is Debian's package,
 installed by scripts/setup; without it these tests fail and say so.
 A screenshot of the answered chat is saved to build/screenshots/chat.png.
 """
@@ -33,6 +34,8 @@ REPORT = "000_ae26866323061855.txt"  # the CGT report: "2900 ETP d'ici 2027"
 IMG = '<img src="x" onerror="window.pwned=1">'
 DETAILS = '<details open ontoggle="window.pwned=2">ouvert</details>'
 EVIL_NAME = f'Tract {IMG}.md'
+DATED = "cr-seance-2025-02-04.md"  # the only dated document: first in a timeline
+ETP_QUESTION = "Combien d'ETP la direction veut-elle gagner avec l'IA d'ici 2027 ?"
 WAIT = 90_000  # ms: generous for a loaded CI machine; tests wait on what a user sees
 
 
@@ -64,7 +67,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
+    """(the app's address, the pipeline it serves)."""
     os.environ["NO_PROXY"] = "127.0.0.1,localhost"
     from rag.config import load_settings
     from rag.pipeline import build_pipeline
@@ -79,13 +83,22 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         f"Le budget de la cantine {DETAILS} est de 4 321 euros pour 2025. "
         f"Une image {IMG} et un lien [cliquez](javascript:window.pwned=3).\n",
         encoding="utf-8")
+    (corpus / DATED).write_text(
+        "# Compte rendu de la séance du 4 février 2025\n\n"
+        "La CGT demande l'ouverture de négociations sur le télétravail des agents.\n",
+        encoding="utf-8")
     pipe = build_pipeline(load_settings(index_dir=root / "index", corpus_dir=corpus, env={}))
     pipe.build(corpus)
     ui = ChatUI(pipe, corpus)
     port = _free_port()
     ui.launch(host="127.0.0.1", port=port, prevent_thread_lock=True, quiet=True)
-    yield f"http://127.0.0.1:{port}/"
+    yield f"http://127.0.0.1:{port}/", pipe
     ui.demo.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(app: tuple[str, Any]) -> str:
+    return app[0]
 
 
 def _open(page: Page, url: str) -> None:
@@ -113,7 +126,7 @@ def _assert_nothing_ran(page: Page) -> None:
 
 def test_answer_streams_with_figure_and_source(page: Page, app_url: str) -> None:
     _open(page, app_url)
-    _ask(page, "Combien d'ETP la direction veut-elle gagner avec l'IA d'ici 2027 ?")
+    _ask(page, ETP_QUESTION)
     chat = page.locator("#chat")
     expect(chat.locator(".rag-sources")).to_be_visible(timeout=WAIT)
     expect(chat).to_contain_text("2900 ETP")
@@ -269,8 +282,62 @@ def test_unsure_answer_shows_the_closest_passages_without_a_figure(page: Page, a
     assert 1 <= shown.count() <= 3
     expect(shown.first).to_contain_text(REPORT)
     expect(shown.first.locator("mark.rag-term").first).to_be_visible()  # the question's words
+    expect(shown.first.locator("button.rag-copy")).to_have_text("Copier la citation")
     assert sources.locator("mark.rag-fig").count() == 0  # no figure is presented as the answer
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.wait_for_timeout(500)
     _scroll_chat_to_top(page)
     page.screenshot(path=str(SCREENSHOTS / "chat-unsure.png"), full_page=True)
+
+
+def _clipboard(page: Page) -> str:
+    return str(page.evaluate("() => navigator.clipboard.readText()"))
+
+
+def test_copy_the_citation_of_a_source_then_of_a_timeline_entry(page: Page,
+                                                                app: tuple[str, Any]) -> None:
+    from rag.answer import citation_line
+    from rag.timeline import timeline
+    from rag.ui import entry_citation
+
+    url, pipe = app
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url.rstrip("/"))
+    _open(page, url)
+    _ask(page, ETP_QUESTION)
+    source = page.locator("#chat .rag-source").first
+    expect(source).to_contain_text(REPORT, timeout=WAIT)
+    button = source.locator("button.rag-copy")
+    expect(button).to_have_text("Copier la citation")
+    button.click()
+    expect(button).to_have_text("Citation copiée")
+    copied = _clipboard(page)
+    assert copied == citation_line(pipe.ask(ETP_QUESTION).citations[0])
+    assert copied.startswith("« ") and "2900 ETP" in copied and "(CGT" in copied, copied
+
+    # The Clipboard API refused (as it may be on a plain http page): copied all the same.
+    page.evaluate("""async () => { await navigator.clipboard.writeText(""); window.refused = 0;
+        navigator.clipboard.writeText = () => { window.refused += 1;
+                                                return Promise.reject(new Error("refusé")); }; }""")
+    page.get_by_role("tab", name="Chronologie").click()
+    page.locator("#timeline-go").click()
+    expect(page.locator("#timeline")).to_contain_text("Écrivez un sujet", timeout=WAIT)
+    page.locator("#timeline-subject").get_by_role("textbox").fill("CGT")
+    page.locator("#timeline-go").click()
+    entries = page.locator("#timeline .rag-entry")
+    expected = timeline(pipe.index, "CGT")
+    expect(entries).to_have_count(len(expected), timeout=WAIT)
+    assert {e.source for e in expected} >= {DATED, REPORT, EVIL_NAME}
+    assert entries.locator(".rag-file").all_inner_texts() == [e.source for e in expected]
+    dates = entries.locator(".rag-date").all_inner_texts()
+    assert dates[0] == "4 février 2025" and expected[0].source == DATED  # dated first
+    assert set(dates[1:]) == {"date inconnue"}  # the sample report and the tract carry no date
+    first = entries.first.locator("button.rag-copy")
+    first.click()
+    expect(first).to_have_text("Citation copiée")
+    assert page.evaluate("() => window.refused") == 1  # copied by the textarea fallback
+    assert _clipboard(page) == citation_line(entry_citation(expected[0]))
+    assert _clipboard(page).endswith("(CGT, 4 février 2025)")
+    expect(page.locator("#timeline")).to_contain_text(IMG)  # the tract's title, as text
+    _assert_nothing_ran(page)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "timeline.png"), full_page=True)

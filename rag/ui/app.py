@@ -1,17 +1,22 @@
-"""The Gradio app: ``ChatUI`` lays out the chat and the documents tab over a pipeline.
+"""The Gradio app: ``ChatUI`` lays out the chat, the timeline and the documents tab over a pipeline.
 
 ``ChatUI(pipeline, corpus_dir)`` receives a built ``Pipeline`` (or anything with the
 same ``stream`` / ``build`` / ``index`` / ``has_index`` methods) and makes a
 ``gr.Blocks`` app from it; ``launch(pipeline)`` serves it. Nothing here builds a
 pipeline: ``rag ui`` (and ``app.py`` through it) builds the one the app uses. The
-handlers (``respond``, ``add_files``, ``ensure_index``…) are plain methods, so tests
+handlers (``respond``, ``show_timeline``, ``add_files``…) are plain methods, so tests
 call them without a browser.
 
 What a user sees, in French (Gradio's own words too: rag.ui.i18n):
 
 - **Discussion**: each answer streams in, then its sources (rag.ui.render). On an
   empty chat, example questions built from the indexed documents
-  (rag.ui.examples); filters by document, union and dates.
+  (rag.ui.examples); filters by document, union and dates. Each source has a
+  « Copier la citation » button: the quote with whose words, where and when
+  (rag.answer.citation_line), ready to paste.
+- **Chronologie**: every document that speaks of a subject (rag.timeline), by date,
+  undated last, each with its sentence and its own copy button; filters by union
+  and dates.
 - **Documents**: the indexed documents, the files that could not be read with the
   reason, and an upload box. Uploads are checked by ingest's own rules
   (rag.ui.uploads), saved in the corpus folder, then indexed incrementally with a
@@ -39,9 +44,11 @@ from rag.answer import Answer  # noqa: E402
 from rag.dates import parse_date  # noqa: E402
 from rag.ingest import accepted_formats  # noqa: E402
 from rag.retrieve import Filters  # noqa: E402
+from rag.timeline import timeline  # noqa: E402
 from rag.ui.examples import Page, example_questions  # noqa: E402
 from rag.ui.i18n import french_i18n  # noqa: E402
 from rag.ui.render import (  # noqa: E402
+    COPY_JS,
     CSS,
     NO_INDEX,
     esc,
@@ -50,12 +57,14 @@ from rag.ui.render import (  # noqa: E402
     render_documents,
     render_message,
     render_question,
+    render_timeline,
 )
 from rag.ui.uploads import save_uploads  # noqa: E402
 
 log = logging.getLogger(__name__)
 
 EMPTY_QUESTION = "Écrivez une question avant d'envoyer."
+EMPTY_SUBJECT = "Écrivez un sujet (un mot ou quelques mots) avant de demander sa chronologie."
 INTERNAL_ERROR = ("Une erreur interne est survenue ; la question n'a pas pu être traitée. "
                   "Réessayez, et si cela se reproduit, signalez-le avec la question posée.")
 # Index build phases (rag.store progress) -> (what the progress bar says, what it counts)
@@ -236,6 +245,24 @@ class ChatUI:
             turn["html"] = render_answer_text(msg, abstained=True)
             yield _messages(turns), turns, "", notice(msg, "error")
 
+    # -- timeline -------------------------------------------------------------------------
+    def show_timeline(self, subject: str | None, union: str | None = None, after: str | None = None,
+                      before: str | None = None, progress: ProgressCb | None = None) -> str:
+        """The « Chronologie » tab: every document speaking of ``subject``, by date (HTML)."""
+        s = " ".join((subject or "").split())
+        if not s:
+            return notice(EMPTY_SUBJECT, "error")
+        try:
+            filters = self.make_filters(None, union, after, before)
+        except ValueError as exc:
+            return notice(str(exc), "error")
+        try:
+            if self.ensure_index(progress) == NO_INDEX:
+                return notice(NO_INDEX, "error")
+            return render_timeline(s, timeline(self.pipeline.index, s, filters))
+        except Exception as exc:
+            return notice(_user_message(exc), "error")
+
     def _page_text(self, source: str, page: int | None) -> str:
         return str(self.pipeline.index.page_text(source, page))
 
@@ -315,6 +342,10 @@ class ChatUI:
                 status = notice(_user_message(exc), "error")
             return (status, *self._refresh_outputs())
 
+        def on_timeline(subject: str, union: str, after: str, before: str,
+                        progress: Any = gr.Progress()) -> str:  # noqa: B008
+            return self.show_timeline(subject, union, after, before, gr_progress(progress))
+
         def on_clear() -> tuple[Any, ...]:
             return [], [], ""
 
@@ -355,6 +386,23 @@ class ChatUI:
                                                  placeholder="JJ/MM/AAAA", elem_id="filter-after")
                             f_before = gr.Textbox(label="jusqu'au", placeholder="JJ/MM/AAAA",
                                                   elem_id="filter-before")
+                with gr.Tab("Chronologie", id="timeline-tab"):
+                    gr.Markdown("Tous les documents indexés qui parlent d'un sujet, du plus ancien "
+                                "au plus récent (les documents sans date à la fin), chacun avec la "
+                                "phrase qui en parle.")
+                    with gr.Row():
+                        t_subject = gr.Textbox(label="Sujet", elem_id="timeline-subject", scale=4,
+                                               lines=1, max_lines=1,
+                                               placeholder="Un mot ou quelques mots")
+                        t_union = gr.Dropdown(label="Syndicat", choices=[ALL_UNIONS],
+                                              value=ALL_UNIONS, elem_id="timeline-union", scale=1)
+                    with gr.Row():
+                        t_after = gr.Textbox(label="Documents datés à partir du",
+                                             placeholder="JJ/MM/AAAA", elem_id="timeline-after")
+                        t_before = gr.Textbox(label="jusqu'au", placeholder="JJ/MM/AAAA",
+                                              elem_id="timeline-before")
+                    t_go = gr.Button("Voir la chronologie", variant="primary", elem_id="timeline-go")
+                    t_html = gr.HTML("", elem_id="timeline")
                 with gr.Tab("Documents", id="docs-tab"):
                     docs_html = gr.HTML("", elem_id="documents")
                     gr.Markdown(f"### Ajouter des documents\nFormats acceptés : {accepted_formats()} ; "
@@ -367,7 +415,7 @@ class ChatUI:
                         rescan = gr.Button("Réindexer le dossier", elem_id="rescan")
                     upload_status = gr.HTML("", elem_id="upload-status")
 
-            refresh = [docs_html, f_docs, f_union, chat]
+            refresh = [docs_html, f_docs, f_union, t_union, chat]
             chat_io = dict(inputs=[question, turns, f_docs, f_union, f_after, f_before],
                            outputs=[chat, turns, question, chat_status])
             demo.load(on_load, outputs=[index_status, *refresh])
@@ -376,21 +424,25 @@ class ChatUI:
             chat.example_select(on_example, inputs=[turns, f_docs, f_union, f_after, f_before],
                                 outputs=chat_io["outputs"])
             clear.click(on_clear, outputs=[chat, turns, chat_status])
+            timeline_io = dict(inputs=[t_subject, t_union, t_after, t_before], outputs=[t_html])
+            t_subject.submit(on_timeline, **timeline_io)  # type: ignore[arg-type]
+            t_go.click(on_timeline, **timeline_io)  # type: ignore[arg-type]
             add.click(on_upload, inputs=[upload], outputs=[upload_status, upload, *refresh])
             rescan.click(on_reindex, outputs=[upload_status, *refresh])
         self.demo = demo
         return demo
 
-    def _refresh_outputs(self) -> tuple[Any, Any, Any, Any]:
-        """What follows the index: the documents table, the filters, the chat's examples."""
+    def _refresh_outputs(self) -> tuple[Any, Any, Any, Any, Any]:
+        """What follows the index: the documents table, the filters (chat, timeline), the
+        chat's examples."""
         docs, unions = self.filter_choices()
         return (self.documents_html(), gr.update(choices=docs), gr.update(choices=unions),
-                gr.update(examples=_example_messages(self.examples())))
+                gr.update(choices=unions), gr.update(examples=_example_messages(self.examples())))
 
     def launch(self, host: str = "127.0.0.1", port: int | None = None, **kwargs: Any) -> Any:
         demo = getattr(self, "demo", None) or self.build()
         kwargs.setdefault("i18n", french_i18n())
-        return demo.launch(server_name=host, server_port=port, css=CSS, footer_links=[],
+        return demo.launch(server_name=host, server_port=port, css=CSS, js=COPY_JS, footer_links=[],
                            max_file_size=f"{int(self.max_upload_mb * 2) + 1}mb", **kwargs)
 
 
@@ -431,5 +483,5 @@ def launch(pipeline: Any, host: str = "127.0.0.1", port: int | None = None,
     return ChatUI(pipeline, corpus_dir).launch(host=host, port=port, **kwargs)
 
 
-__all__ = ["ALL_UNIONS", "EMPTY_QUESTION", "INTERNAL_ERROR", "PHASES", "ChatUI", "launch",
-           "parse_date"]
+__all__ = ["ALL_UNIONS", "EMPTY_QUESTION", "EMPTY_SUBJECT", "INTERNAL_ERROR", "PHASES", "ChatUI",
+           "launch", "parse_date"]

@@ -1,10 +1,18 @@
-"""HTML for the web UI: escaping, answers with their sources, the documents table, CSS.
+"""HTML for the web UI: escaping, answers with their sources, the timeline, the documents
+table, CSS, and the one script the page adds (copying a citation).
 
 Pure functions from data to HTML strings; nothing here imports Gradio, so each is
 tested on its own. Every piece of document text and every file name goes through
 ``esc`` before it is put into HTML, and each fragment is kept on one line
 (``one_line``): the Chatbot reads messages as Markdown, and one raw HTML block with
 no blank line is never re-interpreted.
+
+Each source and each timeline entry carries a « Copier la citation » button whose
+``value`` attribute holds ``rag.answer.citation_line`` of it, escaped. Scripts in the
+rendered HTML never run (the Chatbot's sanitiser removes them, and it keeps only
+listed attributes: ``button``, ``type``, ``class`` and ``value`` stay, ``data-*`` and
+every ``on*`` go), so the copying is done by ``COPY_JS``, installed once by the app,
+which listens for clicks on ``button.rag-copy`` anywhere in the page.
 
 Worked example::
 
@@ -14,20 +22,26 @@ Worked example::
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from rag.answer import Answer, Citation
+from rag.answer import Answer, Citation, citation_line
 from rag.dates import format_date
 from rag.text import analyze, extract_quantities
+from rag.timeline import Entry
 
 log = logging.getLogger(__name__)
 
 NO_INDEX = ("Aucun document n'est encore indexé. Ajoutez des fichiers dans l'onglet "
             "« Documents », ou lancez l'application avec --corpus DOSSIER.")
 CONTEXT_CHARS = 600  # page text shown on each side of a quote when a source is expanded
+COPY_LABEL = "Copier la citation"
+COPIED_LABEL = "Citation copiée"
+COPY_FAILED = "Copie impossible : sélectionnez la citation et copiez-la à la main"
+UNDATED = "date inconnue"
 
 
 # --- escaping and small formatting helpers -------------------------------------------------
@@ -137,6 +151,16 @@ def render_answer_text(text: str, abstained: bool = False, pending: bool = False
     return f'<div class="{cls}">{one_line(esc(text))}</div>'
 
 
+def copy_button(c: Citation) -> str:
+    """The « Copier la citation » button of a source: its ``value`` is ``citation_line(c)``.
+
+    Quote ``a < b & "c"`` -> ``value="« a &lt; b &amp; &quot;c&quot; » (…)"``: the browser
+    reads the attribute back as the line itself, and ``COPY_JS`` copies it.
+    """
+    return (f'<button type="button" class="rag-copy" value="{esc(citation_line(c))}">'
+            f"{COPY_LABEL}</button>")
+
+
 def render_citation(c: Citation, question: str, answer: str, page_text: str = "") -> str:
     meta = []
     if c.union:
@@ -157,7 +181,7 @@ def render_citation(c: Citation, question: str, answer: str, page_text: str = ""
         f'<div class="rag-source-title"><span class="rag-n">[{c.n}]</span> {esc(c.title)}</div>'
         f'<div class="rag-meta">{" · ".join(meta)}</div>'
         f'<blockquote class="rag-quote">« {highlight_html(c.quote, question, answer)} »</blockquote>'
-        f"{details}</div>"
+        f"{copy_button(c)}{details}</div>"
     )
 
 
@@ -181,6 +205,43 @@ def render_message(ans: Answer, page_text: Callable[[str, int | None], str] | No
     for w in ans.warnings:
         out.append(f'<div class="rag-warning">{esc(w)}</div>')
     return "".join(out)
+
+
+def entry_citation(e: Entry) -> Citation:
+    """A timeline entry as the Citation ``citation_line`` reads (as ``rag timeline`` does)."""
+    return Citation(n=0, source=e.source, title=e.title, page=e.page, quote=e.quote, score=0.0,
+                    union=e.union, instance=e.instance, doc_date=e.date)
+
+
+def render_timeline(subject: str, entries: Sequence[Entry]) -> str:
+    """The « Chronologie » tab's result: one block per document, in the order given.
+
+    ``rag.timeline.timeline`` gives the order (by date, undated last); each entry shows
+    its date in words (« date inconnue » when none), union, instance, title, file and
+    page, the sentence quoted with the subject's words marked, and its copy button.
+    """
+    if not entries:
+        return notice(f"Aucun document indexé ne parle de « {subject} ».", "info")
+    n = len(entries)
+    out = [f'<div class="rag-timeline"><div class="rag-timeline-head">Chronologie : '
+           f'« {esc(subject)} » — {n} document{"s" if n > 1 else ""}</div><ol class="rag-entries">']
+    for e in entries:
+        date = (f'<span class="rag-date">{esc(format_date(e.date))}</span>' if e.date
+                else f'<span class="rag-date rag-undated">{UNDATED}</span>')
+        who = " · ".join(esc(x) for x in (e.union, e.instance) if x)
+        where = [f'<span class="rag-file">{esc(e.source)}</span>']
+        if e.page:
+            where.append(f"page {e.page}")
+        out.append(
+            '<li class="rag-entry">'
+            f'<div class="rag-entry-head">{date}{" · " + who if who else ""}</div>'
+            f'<div class="rag-source-title">{esc(e.title)}</div>'
+            f'<div class="rag-meta">{" · ".join(where)}</div>'
+            f'<blockquote class="rag-quote">« {highlight_html(e.quote, subject, "")} »</blockquote>'
+            f"{copy_button(entry_citation(e))}</li>"
+        )
+    out.append("</ol></div>")
+    return one_line("".join(out))
 
 
 def render_documents(documents: dict[str, dict[str, Any]], skipped: Sequence[dict[str, Any]]) -> str:
@@ -280,8 +341,61 @@ td.rag-num { text-align: right; }
 .rag-docs-count { margin: .3em 0 .6em 0; font-weight: 600; }
 .rag-skipped { margin-top: 1em; }
 .rag-skipped-head { font-weight: 600; }
+button.rag-copy { font-size: .85em; margin: .1em 0 .3em 0; padding: .15em .6em; cursor: pointer;
+  border: 1px solid var(--border-color-primary); border-radius: 6px;
+  background: var(--background-fill-primary); color: var(--body-text-color); }
+button.rag-copy:hover { border-color: var(--color-accent); }
+button.rag-copy.rag-copied { background: #e7f6ea; color: #14532d; }
+.rag-timeline-head { font-weight: 600; margin: .3em 0 .6em 0; }
+ol.rag-entries { list-style: none; padding: 0; margin: 0; }
+li.rag-entry { margin: 0 0 1em 0; padding-left: .8em; border-left: 3px solid var(--border-color-primary); }
+.rag-date { font-weight: 700; }
+.rag-undated { font-style: italic; font-weight: 400; opacity: .8; }
 """
 
-__all__ = ["CSS", "NO_INDEX", "context_html", "esc", "highlight_html", "highlight_spans", "notice",
+# Installed once by the app (``launch(js=...)``): Gradio runs it when the page loads.
+# One listener on the document, in the capture phase, serves every copy button, those
+# of answers streamed in later included. On http://127.0.0.1 the Clipboard API may be
+# missing or refused: a hidden textarea and ``execCommand("copy")`` take over.
+COPY_JS = """
+() => {
+  if (window.ragCopyInstalled) return;
+  window.ragCopyInstalled = true;
+  const byHand = (text) => {
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "fixed";
+    area.style.top = "0";
+    area.style.opacity = "0";
+    document.body.appendChild(area);
+    area.select();
+    let ok = false;
+    try { ok = document.execCommand("copy"); } catch (err) { ok = false; }
+    area.remove();
+    return ok;
+  };
+  const copy = async (text) => {
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      try { await navigator.clipboard.writeText(text); return true; } catch (err) { /* by hand */ }
+    }
+    return byHand(text);
+  };
+  document.addEventListener("click", async (event) => {
+    const button = event.target instanceof Element ? event.target.closest("button.rag-copy") : null;
+    if (!button) return;
+    event.preventDefault();
+    event.stopPropagation();
+    const ok = await copy(button.value);
+    button.focus();
+    button.textContent = ok ? COPIED : FAILED;
+    button.classList.toggle("rag-copied", ok);
+  }, true);
+}
+""".replace("COPIED", json.dumps(COPIED_LABEL, ensure_ascii=False)).replace(
+    "FAILED", json.dumps(COPY_FAILED, ensure_ascii=False))
+
+__all__ = ["COPIED_LABEL", "COPY_JS", "COPY_LABEL", "CSS", "NO_INDEX", "UNDATED", "context_html",
+           "copy_button", "entry_citation", "esc", "highlight_html", "highlight_spans", "notice",
            "one_line", "render_answer_text", "render_citation", "render_documents", "render_message",
-           "render_question"]
+           "render_question", "render_timeline"]
