@@ -217,7 +217,7 @@ def _read_pdf(path: Path, ctx: _Reading) -> list[Page]:
     try:
         check_tesseract(ctx.ocr.lang)
     except OcrUnavailable as exc:
-        if len(scanned) == len(pages) or not any(p.strip() for p in pages):
+        if len(scanned) == len(pages):
             raise IngestError(f"PDF scanné (image) : {exc}") from exc
         ctx.warnings.append(f"{len(scanned)} page(s) scannée(s) non lue(s) ({_page_list(scanned)}) : {exc}")
         ctx.incomplete = True

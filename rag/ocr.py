@@ -299,9 +299,6 @@ class PdfPages:
         self._pdf = pdfium.PdfDocument(str(path))
         self._options = options
 
-    def __len__(self) -> int:
-        return len(self._pdf)
-
     def render(self, i: int) -> Any:
         page = self._pdf[i]
         w, h = page.get_size()  # points (1/72 inch)

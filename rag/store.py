@@ -90,7 +90,6 @@ class BuildReport:
     generation: str = ""
     warnings: list[str] = field(default_factory=list)  # "file : pages lost", for the user
     ocr_pages: int = 0  # pages recognised by OCR in this build (cached ones included)
-    ocr_seconds: float = 0.0  # time spent reading files that needed OCR
 
 
 def embed_text(node: TextNode) -> str:
@@ -133,19 +132,20 @@ class Index:
     """A loaded generation: nodes, page texts, FAISS and BM25. Read-only, thread-safe."""
 
     def __init__(self, path: Path, manifest: dict[str, Any], nodes: list[TextNode],
-                 pages: dict[tuple[str, int | None], str]) -> None:
+                 pages: dict[tuple[str, int | None], str],
+                 doubtful: dict[tuple[str, int | None], list[tuple[int, int]]] | None = None) -> None:
         self.path = path
         self.manifest = manifest
         self.nodes = nodes
         self.pages = pages
+        # offsets of digit words OCR read unsurely, per page (rag.ocr)
+        self.doubtful = doubtful or {}
         self._faiss: Any = None
         self._bm25: bm25s.BM25 | None = None
         self._df: dict[str, int] | None = None
         self._glossary: Glossary | None = None
         self._folded: str | None = None
         self._analysis: dict[tuple[str, int | None], PageAnalysis] | None = None
-        # offsets of digit words OCR read unsurely, per page (rag.ocr)
-        self.doubtful: dict[tuple[str, int | None], list[tuple[int, int]]] = {}
 
     @property
     def faiss_store(self) -> Any:
@@ -254,9 +254,7 @@ def open_index(index_dir: Path, embedder_id: str | None = None, dim: int | None 
             pages[(d["source"], d["page"])] = d["text"]
             if d.get("doubtful"):
                 doubtful[(d["source"], d["page"])] = [(int(a), int(b)) for a, b in d["doubtful"]]
-    index = Index(gen, manifest, nodes, pages)
-    index.doubtful = doubtful
-    return index
+    return Index(gen, manifest, nodes, pages, doubtful)
 
 
 # --- building ----------------------------------------------------------------------
@@ -412,16 +410,9 @@ def build_index(
                               min_confidence=settings.ocr_min_confidence,
                               workers=settings.ocr_workers, progress=step)
 
-        items: list[LoadedFile | Skipped] = []
-        t_read = time.perf_counter()
-        for item in load_folder(folder, settings.follow_symlinks, settings.max_file_mb,
-                                settings.max_text_mb, ocr_options):
-            t_next = time.perf_counter()
-            if isinstance(item, LoadedFile) and item.ocr_pages:
-                report.ocr_pages += len(item.ocr_pages)
-                report.ocr_seconds += t_next - t_read
-            t_read = t_next
-            items.append(item)
+        items = list(load_folder(folder, settings.follow_symlinks, settings.max_file_mb,
+                                 settings.max_text_mb, ocr_options))
+        report.ocr_pages = sum(len(x.ocr_pages) for x in items if isinstance(x, LoadedFile))
         n_items = len(items)
         for i, item in enumerate(items, start=1):
             if progress:
