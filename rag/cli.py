@@ -354,7 +354,7 @@ def timeline_cmd(ctx: click.Context, subject: str, index_dir: Path | None, as_js
                  sources: tuple[str, ...], union: str | None, after: str | None,
                  before: str | None) -> None:
     """Chronologie de SUBJECT : chaque document qui en parle, par date, avec sa phrase."""
-    from rag.answer import Citation, citation_line
+    from rag.answer import citation_line
     from rag.pipeline import build_pipeline
     from rag.timeline import timeline
 
@@ -374,9 +374,7 @@ def timeline_cmd(ctx: click.Context, subject: str, index_dir: Path | None, as_js
     for e in entries:
         head = " · ".join(x for x in (format_date(e.date) or "date inconnue", e.union, e.instance) if x)
         where = f"{e.source}, p. {e.page}" if e.page else e.source
-        line = citation_line(Citation(n=0, source=e.source, title=e.title, page=e.page,
-                                      quote=e.quote, score=0.0, union=e.union,
-                                      instance=e.instance, doc_date=e.date))
+        line = citation_line(e.citation())
         click.echo(f"\n{head}\n    {_safe(e.title)} ({_safe(where)})\n    {_safe(line)}")
 
 
@@ -690,8 +688,9 @@ def users_add(name: str, users_file: Path) -> None:
 
     password = click.prompt("Mot de passe", hide_input=True,
                             confirmation_prompt="Mot de passe (encore)", err=True)
-    known = name in Users(users_file).names()
-    Users(users_file).add(name, password)
+    users = Users(users_file)
+    known = name in users.names()
+    users.add(name, password)
     click.echo(f"{'Mot de passe changé' if known else 'Utilisateur ajouté'} : {name} ({users_file})",
                err=True)
 

@@ -15,6 +15,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from rag.answer.types import Citation
 from rag.retrieve import Filters, LexicalRetriever
 from rag.store import Index
 from rag.text import analyze, sentence_spans
@@ -37,6 +38,12 @@ class Entry:
         out = asdict(self)
         del out["coverage"]
         return out
+
+    def citation(self) -> Citation:
+        """The entry as the Citation ``citation_line`` reads."""
+        return Citation(n=0, source=self.source, title=self.title, page=self.page,
+                        quote=self.quote, score=0.0, union=self.union, instance=self.instance,
+                        doc_date=self.date)
 
 
 def subject_forms(index: Index, subject: str) -> list[tuple[str, ...]]:

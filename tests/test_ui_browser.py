@@ -298,7 +298,6 @@ def test_copy_the_citation_of_a_source_then_of_a_timeline_entry(page: Page,
                                                                 app: tuple[str, Any]) -> None:
     from rag.answer import citation_line
     from rag.timeline import timeline
-    from rag.ui import entry_citation
 
     url, pipe = app
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url.rstrip("/"))
@@ -335,7 +334,7 @@ def test_copy_the_citation_of_a_source_then_of_a_timeline_entry(page: Page,
     first.click()
     expect(first).to_have_text("Citation copiée")
     assert page.evaluate("() => window.refused") == 1  # copied by the textarea fallback
-    assert _clipboard(page) == citation_line(entry_citation(expected[0]))
+    assert _clipboard(page) == citation_line(expected[0].citation())
     assert _clipboard(page).endswith("(CGT, 4 février 2025)")
     expect(page.locator("#timeline")).to_contain_text(IMG)  # the tract's title, as text
     _assert_nothing_ran(page)

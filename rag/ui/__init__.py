@@ -31,7 +31,6 @@ from rag.ui.render import (
     NO_INDEX,
     context_html,
     copy_button,
-    entry_citation,
     esc,
     highlight_html,
     highlight_spans,
@@ -44,7 +43,7 @@ from rag.ui.uploads import UploadReport, safe_filename, save_uploads
 
 __all__ = [
     "ALL_UNIONS", "COPY_JS", "CSS", "EMPTY_QUESTION", "EMPTY_SUBJECT", "INTERNAL_ERROR", "NO_INDEX",
-    "PHASES", "ChatUI", "UploadReport", "context_html", "copy_button", "entry_citation", "esc",
+    "PHASES", "ChatUI", "UploadReport", "context_html", "copy_button", "esc",
     "example_question", "example_questions", "highlight_html", "highlight_spans", "is_sample_corpus",
     "launch", "notice", "parse_date", "render_documents", "render_message", "render_timeline",
     "safe_filename", "save_uploads",

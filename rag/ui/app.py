@@ -381,11 +381,7 @@ class ChatUI:
                                                  info="Vide : tous les documents.")
                             f_union = gr.Dropdown(label="Syndicat", choices=[ALL_UNIONS],
                                                   value=ALL_UNIONS, elem_id="filter-union", scale=1)
-                        with gr.Row():
-                            f_after = gr.Textbox(label="Documents datés à partir du",
-                                                 placeholder="JJ/MM/AAAA", elem_id="filter-after")
-                            f_before = gr.Textbox(label="jusqu'au", placeholder="JJ/MM/AAAA",
-                                                  elem_id="filter-before")
+                        f_after, f_before = _period_boxes("filter")
                 with gr.Tab("Chronologie", id="timeline-tab"):
                     gr.Markdown("Tous les documents indexés qui parlent d'un sujet, du plus ancien "
                                 "au plus récent (les documents sans date à la fin), chacun avec la "
@@ -396,11 +392,7 @@ class ChatUI:
                                                placeholder="Un mot ou quelques mots")
                         t_union = gr.Dropdown(label="Syndicat", choices=[ALL_UNIONS],
                                               value=ALL_UNIONS, elem_id="timeline-union", scale=1)
-                    with gr.Row():
-                        t_after = gr.Textbox(label="Documents datés à partir du",
-                                             placeholder="JJ/MM/AAAA", elem_id="timeline-after")
-                        t_before = gr.Textbox(label="jusqu'au", placeholder="JJ/MM/AAAA",
-                                              elem_id="timeline-before")
+                    t_after, t_before = _period_boxes("timeline")
                     t_go = gr.Button("Voir la chronologie", variant="primary", elem_id="timeline-go")
                     t_html = gr.HTML("", elem_id="timeline")
                 with gr.Tab("Documents", id="docs-tab"):
@@ -444,6 +436,15 @@ class ChatUI:
         kwargs.setdefault("i18n", french_i18n())
         return demo.launch(server_name=host, server_port=port, css=CSS, js=COPY_JS, footer_links=[],
                            max_file_size=f"{int(self.max_upload_mb * 2) + 1}mb", **kwargs)
+
+
+def _period_boxes(prefix: str) -> tuple[Any, Any]:
+    """The two date boxes of a period filter, on one row (``<prefix>-after``, ``-before``)."""
+    with gr.Row():
+        after = gr.Textbox(label="Documents datés à partir du", placeholder="JJ/MM/AAAA",
+                           elem_id=f"{prefix}-after")
+        before = gr.Textbox(label="jusqu'au", placeholder="JJ/MM/AAAA", elem_id=f"{prefix}-before")
+    return after, before
 
 
 def _example_messages(questions: Sequence[str]) -> list[ExampleMessage] | None:

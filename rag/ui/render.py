@@ -207,12 +207,6 @@ def render_message(ans: Answer, page_text: Callable[[str, int | None], str] | No
     return "".join(out)
 
 
-def entry_citation(e: Entry) -> Citation:
-    """A timeline entry as the Citation ``citation_line`` reads (as ``rag timeline`` does)."""
-    return Citation(n=0, source=e.source, title=e.title, page=e.page, quote=e.quote, score=0.0,
-                    union=e.union, instance=e.instance, doc_date=e.date)
-
-
 def render_timeline(subject: str, entries: Sequence[Entry]) -> str:
     """The « Chronologie » tab's result: one block per document, in the order given.
 
@@ -238,7 +232,7 @@ def render_timeline(subject: str, entries: Sequence[Entry]) -> str:
             f'<div class="rag-source-title">{esc(e.title)}</div>'
             f'<div class="rag-meta">{" · ".join(where)}</div>'
             f'<blockquote class="rag-quote">« {highlight_html(e.quote, subject, "")} »</blockquote>'
-            f"{copy_button(entry_citation(e))}</li>"
+            f"{copy_button(e.citation())}</li>"
         )
     out.append("</ol></div>")
     return one_line("".join(out))
@@ -396,6 +390,6 @@ COPY_JS = """
     "FAILED", json.dumps(COPY_FAILED, ensure_ascii=False))
 
 __all__ = ["COPIED_LABEL", "COPY_JS", "COPY_LABEL", "CSS", "NO_INDEX", "UNDATED", "context_html",
-           "copy_button", "entry_citation", "esc", "highlight_html", "highlight_spans", "notice",
+           "copy_button", "esc", "highlight_html", "highlight_spans", "notice",
            "one_line", "render_answer_text", "render_citation", "render_documents", "render_message",
            "render_question", "render_timeline"]
