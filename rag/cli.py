@@ -532,10 +532,10 @@ def _sign_in(host: str, users_file: Path | None) -> dict[str, Any]:
 @click.option("--out", "out_file", type=click.Path(path_type=Path),
               default=Path("rag/data/answer_model.json"), show_default=True,
               help="Fichier du modèle écrit.")
-@click.option("--max-wrong", type=float, default=0.10, show_default=True,
+@click.option("--max-wrong", type=float, default=0.08, show_default=True,
               help="Part maximale de réponses fausses parmi les réponses affirmées (hors pli).")
-@click.option("--c", "c", type=float, default=0.3, show_default=True,
-              help="Inverse de la régularisation des régressions logistiques.")
+@click.option("--c", "c", type=float, default=0.5, show_default=True,
+              help="Inverse de la régularisation des deux modèles.")
 @click.pass_context
 @_guard
 def train_cmd(ctx: click.Context, data: tuple[str, ...], workdir: Path, out_file: Path,
@@ -566,7 +566,7 @@ def train_cmd(ctx: click.Context, data: tuple[str, ...], workdir: Path, out_file
         embedder = pipe.embedder
         pipe.build(corpus, progress=_progress_bar())
         click.echo(f"{corpus} : {len(qs)} questions", err=True)
-        samples += collect(pipe, qs)
+        samples += collect(pipe, qs, corpus=str(corpus))
     from dataclasses import replace
 
     from rag.answer.scorer import SIMILARITY_FEATURES

@@ -152,7 +152,8 @@ def unsupported_numbers(ans: Answer) -> list[str]:
         return []
     evidence = "\n".join(
         part for c in ans.citations
-        for part in (c.quote, c.title, c.doc_date or "", f"p. {c.page}" if c.page else "")
+        for part in (c.quote, c.title, c.doc_date or "", format_date(c.doc_date),
+                     f"p. {c.page}" if c.page else "")
     )
     return unsupported_figures(claim, evidence)
 

@@ -233,12 +233,37 @@ NUMBER_WORDS = {
     "dizaine": 10, "dizaines": 10, "douzaine": 12, "quinzaine": 15, "vingtaine": 20,
     "trentaine": 30, "cinquantaine": 50, "centaine": 100, "centaines": 100,
 }
+_BASE_WORDS = "|".join(sorted([w for w in NUMBER_WORDS if not w.endswith(("aine", "aines"))]
+                              + ["un", "une", "cents", "vingts"], key=len, reverse=True))
 _NUMBER_WORD_RE = re.compile(
-    r"(?<![\w-])(?P<word>%s)(?![\w-])"
+    # "dix-huit", "vingt-deux", "quatre-vingt-dix", "soixante et onze", or one word
+    r"(?<![\w-])(?P<word>(?:%s)(?:(?:-et-|-|\s+et\s+)(?:%s))+|%s)(?![\w-])"
     r"(?:\s+(?P<scale>milliers|millions|million|milliards|milliard)\b)?"
     r"(?:\s*(?:d['\u2019]\s*|de\s+)?(?P<unit>€|euros?\b|pour\s?cent\b))?"
-    % "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)),
+    % (_BASE_WORDS, _BASE_WORDS, "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))),
     re.IGNORECASE)
+
+
+def number_word_value(words: str) -> int:
+    """The value of a French number written in words, hyphenated or joined by "et".
+
+    >>> [number_word_value(w) for w in ("dix-huit", "vingt-deux", "quatre-vingt-dix",
+    ...                                 "soixante et onze", "deux-cents", "centaine")]
+    [18, 22, 90, 71, 200, 100]
+    """
+    total = cur = 0
+    for part in re.split(r"-et-|-|\s+et\s+", words.lower()):
+        if part in ("un", "une"):
+            cur += 1
+        elif part in ("cent", "cents"):
+            cur = (cur or 1) * 100
+        elif part == "mille":
+            total, cur = total + (cur or 1) * 1000, 0
+        elif part in ("vingt", "vingts") and cur in (4,):
+            cur *= 20  # quatre-vingt
+        else:
+            cur += NUMBER_WORDS.get(part, 0)
+    return total + cur
 
 MONTHS = MONTH_NUMBER  # folded month name -> 1..12
 _DATE_WORDS_RE = re.compile(
@@ -295,7 +320,9 @@ def extract_quantities(text: str) -> list[Quantity]:
             len(m.group("dec")) + 1 if m.group("dec") else 0)
         out.append(Quantity(value, unit, clean[m.start():end].strip(), m.start(), end))
     for m in _NUMBER_WORD_RE.finditer(clean):
-        value = float(NUMBER_WORDS[m.group("word").lower()])
+        value = float(number_word_value(m.group("word")))
+        if not value:
+            continue
         scale = (m.group("scale") or "").lower()
         value *= _SCALES.get(scale, 1.0)
         unit = _unit(m.group("unit"))

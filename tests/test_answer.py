@@ -129,6 +129,59 @@ def test_noun_phrases_from_the_parse() -> None:
     assert "livre noir du management" in leads
 
 
+def test_a_figure_leads_with_the_whole_noun_phrase_it_counts() -> None:
+    u = _unit("En 2024, la région a perdu 87 postes de conseillers à l'accueil, "
+              "et 64 dossiers d'indemnisation attendent d'ici mars.", parsed=True)
+    leads = [c.lead for c in quantities(u)]
+    assert leads == ["87 postes de conseillers", "64 dossiers d'indemnisation"]
+
+
+def test_a_figure_keeps_what_qualifies_it_and_the_whole_it_is_part_of() -> None:
+    u = _unit("Près d'une vingtaine d'agences ferment ; plus de 30 % des agents, "
+              "soit 41 agents sur les 133 du site, ont voté.")
+    leads = {c.lead for c in quantities(u)}
+    assert "Près d'une vingtaine d'agences" in leads
+    assert "plus de 30 %" in leads
+    assert "41 agents sur les 133" in leads
+
+
+def test_shares_written_in_words_are_percent_candidates() -> None:
+    u = _unit("Un conseiller sur trois est en arrêt, soit la moitié des effectifs du pôle.")
+    got = {c.lead for c in quantities(u) if c.kind == "percent"}
+    assert got == {"Un conseiller sur trois", "la moitié des effectifs"}
+
+
+def test_numbers_written_in_hyphenated_words() -> None:
+    u = _unit("Vingt-trois agences et soixante et onze agents sont concernés.")
+    assert sorted(c.value for c in quantities(u)) == [23.0, 71.0]
+
+
+@pytest.mark.parametrize(("text", "lead"), [
+    ("La commission se réunit les 13-14 mai.", "13-14 mai"),
+    ("Les mandats expirent en mars et juin 2027.", "mars et juin 2027"),
+    ("Le plan couvre la période 2019-2023.", "2019-2023"),
+    ("Une première vague de 03 à 07/2024 a eu lieu.", "03 à 07/2024"),
+])
+def test_date_ranges_written_as_one(text: str, lead: str) -> None:
+    assert lead in [c.lead for c in dates(_unit(text))]
+
+
+def test_an_article_of_a_code_is_a_name() -> None:
+    u = _unit("Les élus invoquent l'article L. 1234-5 du Code du travail.")
+    assert ("name", "L. 1234-5") in {(c.kind, c.lead) for c in entities(u)}
+
+
+def test_a_sentence_naming_what_the_one_before_said_is_read_with_it() -> None:
+    from llama_index.core.schema import TextNode
+
+    from rag.answer.candidates import passage_units
+
+    text = "Les élus ont longuement débattu du plan de mobilité interne. Ce dossier a occupé toute la séance."
+    node = TextNode(text=text, metadata={"source": "t.md", "title": "t"}, start_char_idx=0)
+    units = passage_units(Hit(node, 0.5, 0), 0, text, 0, None)
+    assert text in [u.text for u in units]  # both sentences, read as one
+
+
 # --- features -------------------------------------------------------------------------------
 
 def _features(question: str, text: str, parsed: bool = False, df: dict[str, int] | None = None,
@@ -179,26 +232,38 @@ def test_a_figure_in_brackets_is_an_aside() -> None:
 
 # --- the model --------------------------------------------------------------------------------
 
-def test_the_scorer_multiplies_sentence_and_candidate_probabilities() -> None:
-    names = ("sim", "lex")
-    unit = Linear(names, np.zeros(2), np.ones(2), np.array([1.0, 0.0]), 0.0)
-    cand = Linear(("kind_exact",), np.zeros(1), np.ones(1), np.array([0.0]), 0.0)
-    lexical = Scorer(Linear(("lex",), np.zeros(1), np.ones(1), np.array([0.0]), 0.0), cand, 0.3, {})
-    s = Scorer(unit, cand, 0.5, {"embedder": "e5"}, lexical)
-    rows = np.zeros((1, len(FEATURES)))
-    rows[0, FEATURES.index("sim")] = 2.0
-    p = s.proba(rows)[0]
-    assert p == pytest.approx(0.5 / (1 + np.exp(-2.0)))
+def test_the_choice_model_shares_the_mass_between_rivals_and_none() -> None:
+    choice = Linear(("kind_exact",), np.zeros(1), np.ones(1), np.array([2.0]), 0.0)
+    unit = Linear(("sim",), np.zeros(1), np.ones(1), np.array([1.0]), 0.0)
+    lexical = Scorer(unit, Linear(("kind_exact",), np.zeros(1), np.ones(1), np.array([0.0]), 0.0),
+                     0.3, {})
+    s = Scorer(unit, choice, 0.5, {"embedder": "e5"}, lexical)
+    rows = np.zeros((2, len(FEATURES)))
+    rows[0, FEATURES.index("kind_exact")] = 1.0
+    alone = s.proba(rows[:1])[0]
+    assert alone == pytest.approx(np.exp(2.0) / (np.exp(2.0) + 1.0))  # against *none* only
+    twins = np.vstack([rows[:1], rows[:1]])
+    assert s.proba(twins)[0] == pytest.approx(np.exp(2.0) / (2 * np.exp(2.0) + 1.0))
+    p = s.proba(rows)
+    assert p[0] > p[1] and p.sum() < 1.0
     # another embedder's vectors: the twin fitted without vector features answers
-    assert s.for_embedder("hash") is lexical and lexical.proba(rows)[0] == pytest.approx(0.25)
+    assert s.for_embedder("hash") is lexical and lexical.proba(rows[:1])[0] == pytest.approx(0.5)
     assert s.for_embedder("e5") is s
+
+
+def test_the_same_figure_in_two_passages_adds_up() -> None:
+    from rag.answer.train import best_lead
+
+    keys = ["45 postes", "12 agences", "45 postes"]
+    i, p = best_lead(keys, np.array([0.3, 0.4, 0.2]))
+    assert keys[i] == "45 postes" and i == 0 and p == pytest.approx(0.5)
 
 
 def test_the_bundled_model_was_fitted_and_round_trips(tmp_path: Path) -> None:
     model = load()
     assert model.meta.get("fitted") is True
     assert 0.05 <= model.answer <= 0.95
-    assert set(model.unit.features) | set(model.cand.features) <= set(FEATURES)
+    assert set(model.unit.features) | set(model.choice.features) <= set(FEATURES)
     path = tmp_path / "m.json"
     path.write_text(json.dumps(prior().to_json()), encoding="utf-8")
     assert load(str(path)).answer == prior().answer

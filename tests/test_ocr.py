@@ -75,8 +75,10 @@ def test_a_scanned_page_answers_with_its_figure_page_and_ocr_mark(
         scans: tuple[Any, Path], question: str, figure: str, source: str, page: int) -> None:
     pipe, _ = scans
     ans = pipe.ask(question)
-    assert ans.outcome == "answer", ans.answer
-    assert figure in ans.answer
+    # the figure asserted, or nothing asserted and the recognised page shown first
+    assert ans.outcome in ("answer", "unsure"), ans.reason
+    if ans.outcome == "answer":
+        assert ans.answer.startswith(figure), ans.answer
     first = ans.citations[0]
     assert (first.source, first.page, first.ocr) == (source, page, True)
     assert figure in first.quote

@@ -32,7 +32,12 @@ from rag.text import STOPWORDS, analyze, extract_quantities, fold, sentence_span
 _MONTH = MONTH_RE
 _WEEKDAY = r"(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)"
 DATE_RE = re.compile(
-    rf"\b(?:{_WEEKDAY}\s+)?\d{{1,2}}(?:er|<sup>er</sup>)?\s+{_MONTH}(?:\s+\d{{4}})?\b"
+    # ranges written as one: "16-17 juin", "2 et 3 mars 2025", "octobre et décembre 2015",
+    # "06 à 10/2023"
+    rf"\b\d{{1,2}}(?:er)?\s*(?:-|–|et|au|à)\s*\d{{1,2}}\s+{_MONTH}(?:\s+\d{{4}})?\b"
+    rf"|\b{_MONTH}\s+(?:et|à|au|-)\s+{_MONTH}(?:\s+\d{{4}})?\b"
+    r"|\b\d{1,2}\s*(?:-|à|au)\s*\d{1,2}/\d{4}\b"
+    rf"|\b(?:{_WEEKDAY}\s+)?\d{{1,2}}(?:er|<sup>er</sup>)?\s+{_MONTH}(?:\s+\d{{4}})?\b"
     r"|\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{1,2}/\d{4}\b"
     rf"|\b(?:fin|d[ée]but|mi-)\s*{_MONTH}(?:\s+\d{{4}})?\b|\b{_MONTH}\s+\d{{4}}\b"
     r"|\b(?:fin|d[ée]but|mi-)?\s*(?:19|20)\d{2}\b", re.I)
@@ -40,7 +45,7 @@ DATE_RE = re.compile(
 _HOUR = r"(?<!\d)(?:[01]?\d|2[0-3])\s?(?:[hH](?:\s?[0-5]\d)?(?![\w])|heures?\b(?:\s?[0-5]\d\b)?)"
 TIME_RE = re.compile(rf"\b{_HOUR}(?:\s?(?:[àa]|-|–)\s?{_HOUR})?")
 # "du 28 octobre au 8 novembre 2019", "22 juin - 31 octobre 2023": one span
-_DATE_RANGE_TAIL = re.compile(r"\s*(?:au|à|a|-|–|et)\s+(?:le\s+)?")
+_DATE_RANGE_TAIL = re.compile(r"\s*[-–]\s*|\s*(?:au|à|a|et)\s+(?:le\s+)?")
 PERSON_RE = re.compile(
     r"\b[A-ZÉÈ][a-zéèëêïîôç]+(?:[- ][A-ZÉÈ][a-zéèëêïîôç]+)?\s+"
     r"(?:(?:DE |D'|LE |DU )?[A-ZÉÈ][A-ZÉÈ'’\-]{1,}(?:\s+[A-ZÉÈ][A-ZÉÈ'’\-]{1,})*)\b")
@@ -53,6 +58,27 @@ _EURO_AFTER_RE = re.compile(r"\s*(?:de\s+|d['’]\s*)?(?:euros?|€|M€|k€)",
 _RANGE_START_RE = re.compile(
     r"(?:\bentre\s+)?\b\d[\d\s\u00a0\u202f.,]*\s*(?:%|\w+)?\s+(?:et|à|a|ou)\s+$", re.I)
 _LOWER = "a-zàâçéèêëîïôûùüÿœ"
+
+# a share written in words: "un salarié sur deux", "la moitié des effectifs", "deux tiers"
+PROPORTION_RE = re.compile(
+    r"\b(?:un|une|deux|trois|\d+)\s+(?:[\w’'-]+\s+){1,2}sur\s+(?:deux|trois|quatre|cinq|dix|\d+)\b"
+    r"|\b(?:la\s+|une\s+|de\s+la\s+)?moitié(?:\s+(?:des|du|de\s+la|de\s+l['’])\s*[\w-]+)?"
+    r"|\b(?:un|deux|les\s+deux)\s+tiers(?:\s+(?:des|du)\s+[\w-]+)?"
+    r"|\b(?:un|trois|les\s+trois)\s+quarts?(?:\s+(?:des|du)\s+[\w-]+)?", re.I)
+# what comes before a figure and belongs to it: "plus de 50 %", "une centaine", "près d'une dizaine"
+_QUALIFIER_RE = re.compile(
+    r"(?:(?:(?:près|plus|moins|autour)\s+(?:d['’]\s*|de\s+|que\s+))|environ\s+|quelque\s+|"
+    r"jusqu['’]\s*à\s+|au\s+moins\s+|pas\s+moins\s+de\s+)?(?:une?\s+)?$", re.I)
+# "sur les 517", "sur 29": the whole a count is part of
+_OUT_OF_RE = re.compile(r"\s+sur\s+(?:les\s+|un\s+total\s+de\s+)?\d[\d\s\u00a0\u202f.,]*\d|\s+sur\s+\d", re.I)
+# a reference to an article of a code: "R.4121-1", "L. 2315-29"
+ARTICLE_RE = re.compile(r"\b[LRD]\.?\s?\d{3,4}(?:-\d+){1,2}\b")
+
+# a sentence opening on what the one before named: "Ce dossier …", "Cette mesure …", "Il …"
+ANAPHORA_RE = re.compile(
+    r"\s*(?:(?:ce|cet|cette|ces)\s+[\w-]+(?!\s*[-:])|il(?!\s+(?:y\s|faut|est|s['’]agit|reste|semble|existe|manque))|"
+    r"(?:elle|ils|elles|celui-ci|celle-ci|"
+    r"ceux-ci|celles-ci|cela|ceci)\b)", re.I)
 
 QUANTITY_KINDS = ("money", "percent", "duration", "count")
 ENTITY_KINDS = ("person", "org", "place", "name")
@@ -103,7 +129,8 @@ class Candidate:
     value: float | None = None
     quoted: bool = False
     features: dict[str, float] = field(default_factory=dict)
-    p: float = 0.0
+    own: float = 0.0  # the choice model's probability of this candidate
+    p: float = 0.0  # that of its lead: summed over the candidates asserting it
 
 
 # --- units -------------------------------------------------------------------------
@@ -189,6 +216,12 @@ def passage_units(hit: Hit, rank: int, page: str, base: int,
                 and not nxt_is_list):
             units.append(Unit(hit, rank, page, a, spans[j + 1][1], None, near, context,
                               passage_terms, analysis))
+        # "Ce dossier a été le principal sujet du CSE.": what "ce dossier" is was said in
+        # the sentence before; the two are read together too.
+        if (not roster and j > 0 and not items[j] and ANAPHORA_RE.match(page[a:b])
+                and "\n\n" not in page[spans[j - 1][1]:a]):
+            units.append(Unit(hit, rank, page, spans[j - 1][0], b, None, near, context,
+                              passage_terms, analysis))
     return units
 
 
@@ -240,6 +273,49 @@ def lead_span(text: str, start: int, end: int, kind: str, counted: bool = False)
     return start, end
 
 
+_NOUN_MODS = frozenset({"amod", "compound", "flat", "flat:name", "fixed", "nmod", "nummod"})
+_INNER = frozenset({"case", "det", "amod", "flat", "flat:name", "fixed"})
+_DE = frozenset({"de", "d'", "d’", "du", "des", "en"})
+COUNTED_WORDS = 6  # at most this many words of what a figure counts join its lead
+
+
+def counted_end(an: PageAnalysis | None, page: str, start: int, end: int, limit: int) -> int | None:
+    """Page offset where the noun phrase a figure counts ends, from the stored parse:
+    "93 équivalents temps plein travaillés" → after "plein", "600 demandeurs d'emploi",
+    "55 postes en CDD"; None without a parse or when the figure counts no noun after it.
+    The phrase is the figure's head noun with its contiguous modifiers (adjectives,
+    compounds, a "de …" or "en …" complement), at most ``COUNTED_WORDS`` words."""
+    if an is None or not an.parsed:
+        return None
+    rng = an.token_range(start, end)
+    if not len(rng):
+        return None
+    toks = an.toks
+    last = rng[-1]
+    h = toks[last][5]
+    if not (toks[last][4] in ("nummod", "det") and last < h < len(toks)
+            and toks[h][3] in ("NOUN", "ADJ", "PROPN")):
+        return None
+    mods = {j for j in range(last + 1, min(len(toks), last + 12))
+            if toks[j][5] == h and toks[j][4] in _NOUN_MODS
+            and (toks[j][3] in ("NOUN", "PROPN", "ADJ", "NUM")  # not "d'ici", "de plus"
+                 or page[toks[j][0]:toks[j][1]].isupper())}  # acronyms mis-tagged ("en CDD")
+    inner = {j for j in range(last + 1, min(len(toks), last + 12))
+             if toks[j][5] in mods and toks[j][4] in _INNER}
+    keep = {h} | mods | inner
+    j, stop = last + 1, None
+    while j < len(toks) and j in keep and toks[j][0] < limit and j - last <= COUNTED_WORDS:
+        if toks[j][4] == "case" and fold(toks[j][2]) not in _DE:
+            break  # "postes à Lyon": a place, not what is counted
+        stop = j
+        j += 1
+    while stop is not None and stop > last and toks[stop][4] in ("case", "det"):
+        stop -= 1  # never end on "de" or "la"
+    if stop is None or stop < h:
+        return None
+    return int(toks[stop][1])
+
+
 def _head_noun(unit: Unit, pos: int, end: int) -> str:
     """Stem of the noun a figure at page offset ``pos`` counts."""
     an = unit.analysis
@@ -275,9 +351,21 @@ def quantities(unit: Unit) -> list[Candidate]:
             continue
         kind = quantity_kind(text, x.start, x.end, x.unit)
         a, b = lead_span(text, x.start, x.end, kind, x.unit not in ("", "%", "€"))
+        if kind in ("count", "duration") and x.unit == "":
+            parsed = counted_end(unit.analysis, unit.page, off + x.start, off + x.end, unit.end)
+            if parsed is not None and parsed - off > b:
+                b = parsed - off
+            if kind == "count" and (part := _OUT_OF_RE.match(text, b)):
+                b = part.end()
+        if (q := _QUALIFIER_RE.search(text, max(0, a - 30), a)) and q.group(0).strip():
+            a = q.start()
         out.append(Candidate(unit, kind, off + x.start, off + x.end,
                              text[a:b].strip().rstrip(".,;:"), _head_noun(unit, off + x.start, off + x.end),
                              x.value))
+    for m in PROPORTION_RE.finditer(text):
+        if not any(c.start <= off + m.start() < c.end or off + m.start() <= c.start < off + m.end()
+                   for c in out if c.kind == "percent"):
+            out.append(Candidate(unit, "percent", off + m.start(), off + m.end(), m.group(0).strip()))
     return out
 
 
@@ -332,6 +420,8 @@ def entities(unit: Unit) -> list[Candidate]:
             k = j + 1
     for m in PERSON_RE.finditer(text):
         add("person", m.start(), m.end())
+    for m in ARTICLE_RE.finditer(text):
+        add("name", m.start(), m.end())
     for m in ACRONYM_RE.finditer(text):
         add("org", m.start(), m.end())
     for m in QUOTED_RE.finditer(text):

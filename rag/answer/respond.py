@@ -3,11 +3,14 @@
 ``ExtractiveAnswerer`` reads the question once (rag.answer.question), cuts the
 retrieved passages into units and candidates (rag.answer.candidates), describes each
 candidate by named features (rag.answer.features) and asks the fitted model
-(rag.answer.scorer) for the probability that it is the answer. Then:
+(rag.answer.scorer) for the probability that it is the answer, against all the
+others and against *none of them*; candidates asserting the same lead (one figure read
+in two passages) add up. Then:
 
-- **answer**: the best candidate is likely enough: its figure, date or name first,
-  the sentence quoted verbatim [1], whose document it is; another document's different
-  figure for the same question is named after it ("Autre chiffre : 80% [2] (SNAP …)");
+- **answer**: the best lead is likely enough: its figure, date or name first, the
+  sentence quoted verbatim [1], whose document it is; another document's different
+  figure for the same question, nearly as likely, is named after it ("Autre chiffre :
+  80% [2] (SNAP …)"), and the two together may be sure enough when neither alone is;
 - **unsure**: the passages are relevant but no candidate is sure: no figure is asserted,
   the 2-3 closest passages are quoted with their sources;
 - **refused**: a name, acronym, year or figure of the question is in no document, or no
@@ -45,7 +48,7 @@ from rag.text import analyze, extract_quantities, fold, normalize_for_match, sen
 
 LEAD_WORDS = 24  # a quote with a lead is cut to about this many words around it
 NO_LEAD_WORDS = 48  # a quote that is the answer itself keeps more
-RIVAL_SHARE = 0.6  # another document's figure (itself likely enough) is named when this close
+RIVAL_SHARE = 0.25  # another document's figure is named when its probability is this close
 UNSURE_PASSAGES = 3
 WIDE_UNITS = 12  # sentences offering noun phrases and themselves as candidates
 
@@ -139,8 +142,13 @@ class ExtractiveAnswerer:
                  if not _unsure_figure(c)]
         rows = describe(cands, ctx)
         scorer = self.scorer.for_embedder(getattr(self.embedder, "model_id", None))
+        # candidates asserting the same lead (one figure read in two passages) add up
+        total: dict[str, float] = {}
         for c, p in zip(cands, scorer.proba(rows), strict=True):
-            c.p = float(p)
+            c.own = float(p)
+            total[lead_key(c)] = total.get(lead_key(c), 0.0) + c.own
+        for c in cands:
+            c.p = total[lead_key(c)]
         # every sentence, with or without candidates, scored by the sentence model
         probes = [Candidate(u, "statement", u.start, u.end, "") for u in units]
         unit_p = {id(c.unit): float(p) for c, p in
@@ -182,12 +190,18 @@ class ExtractiveAnswerer:
         if why or s is None:
             return Answer(question, ABSTAIN_MESSAGE, True, outcome="refused", highlight=highlight,
                           reason=why)
-        best = max(s.cands, key=lambda c: c.p, default=None)
-        if best is None or best.p < s.threshold:
+        best = max(s.cands, key=lambda c: (c.p, c.own), default=None)
+        if best is None:
             return self._unsure(s, best, highlight)
-        return self._assert(s, best, highlight)
+        rival = self._rival(s, best)
+        # two documents giving two figures for the same thing: sure that it is one of them
+        sure = best.p + (rival.p if rival is not None else 0.0)
+        if sure < s.threshold:
+            return self._unsure(s, best, highlight)
+        return self._assert(s, best, highlight, rival)
 
-    def _assert(self, s: Scored, best: Candidate, highlight: list[str]) -> Answer:
+    def _assert(self, s: Scored, best: Candidate, highlight: list[str],
+                rival: Candidate | None) -> Answer:
         cites = [cite(1, best.unit, best.p)]
         lead = " ".join(best.lead.split())
         quote = " ".join(cites[0].quote.split())
@@ -201,12 +215,10 @@ class ExtractiveAnswerer:
         text = f"{body} ({who})" if who else body
         # Another sentence stating the same figure backs it ("Voir aussi").
         same = [c for c in s.cands if c is not best and lead and c.unit is not best.unit
-                and c.p >= s.threshold and normalize_for_match(lead) in
-                normalize_for_match(c.unit.text) and c.unit.hit is not best.unit.hit]
+                and lead_key(c) == lead_key(best) and c.unit.hit is not best.unit.hit]
         if same and len(cites) < self.max_citations:
             cites.append(cite(2, same[0].unit, same[0].p))
             text += " Voir aussi [2]."
-        rival = self._rival(s, best)
         if rival is not None:
             c = cite(len(cites) + 1, rival.unit, rival.p)
             cites.append(c)
@@ -223,7 +235,7 @@ class ExtractiveAnswerer:
         src = best.unit.hit.node.metadata.get("source")
         mine = extract_quantities(best.lead)
         for c in sorted(s.cands, key=lambda c: -c.p):
-            if c.p < max(s.threshold, RIVAL_SHARE * best.p):
+            if c.p < RIVAL_SHARE * best.p:
                 break
             if c.kind != best.kind or c.unit.hit.node.metadata.get("source") == src or not c.lead:
                 continue
@@ -233,15 +245,21 @@ class ExtractiveAnswerer:
         return None
 
     def _unsure(self, s: Scored, best: Candidate | None, highlight: list[str]) -> Answer:
-        """The closest passages, each quoted around its best sentence; nothing asserted."""
-        ranked = sorted(s.units, key=lambda u: (-s.relevance(u), u.hit_rank))
+        """The closest sentences, each quoted with its source; nothing asserted. A
+        sentence is as close as the sentence model says, or as likely as the best
+        candidate it holds (two entries of one list may both be shown)."""
+        best_in: dict[int, float] = {}
+        for cand in s.cands:
+            best_in[id(cand.unit)] = max(best_in.get(id(cand.unit), 0.0), cand.own)
+        score = {id(u): max(s.relevance(u), best_in.get(id(u), 0.0)) for u in s.units}
+        ranked = sorted(s.units, key=lambda u: (-score[id(u)], u.hit_rank))
         cites: list[Citation] = []
-        seen: set[int] = set()
         for u in ranked:
-            if u.hit_rank in seen:
-                continue
-            seen.add(u.hit_rank)
-            cites.append(cite(len(cites) + 1, u, s.relevance(u), wide=True))
+            q = cite(len(cites) + 1, u, score[id(u)], wide=True)
+            if any(o.source == q.source and o.page == q.page and o.start < q.end and q.start < o.end
+                   for o in cites):
+                continue  # the same words already shown
+            cites.append(q)
             if len(cites) >= UNSURE_PASSAGES:
                 break
         refs = " ".join(f"[{c.n}]" for c in cites)
@@ -249,6 +267,14 @@ class ExtractiveAnswerer:
         return Answer(s.frame.text, f"{UNSURE_MESSAGE} {refs}", True, cites, outcome="unsure",
                       confidence=conf, highlight=highlight,
                       reason=f"aucune réponse assez sûre (probabilité {conf:.2f})")
+
+def lead_key(c: Candidate) -> str:
+    """What ``c`` asserts, compared across passages: its lead as matched ("2 900" =
+    "2900"), or for a sentence answer the sentence itself."""
+    if c.lead:
+        return normalize_for_match(c.lead)
+    return "\x00" + normalize_for_match(c.unit.reading)
+
 
 def _unsure_figure(c: Candidate) -> bool:
     """A figure, date or time over a digit OCR read unsurely: never asserted."""
@@ -331,4 +357,4 @@ def cite_span(index: Index, hit: Hit, n: int, start: int, end: int, score: float
     return cite(n, unit, score)
 
 
-__all__ = ["ExtractiveAnswerer", "Scored", "cite", "cite_span"]
+__all__ = ["ExtractiveAnswerer", "Scored", "cite", "cite_span", "lead_key"]

@@ -1,16 +1,21 @@
-"""A fitted model: the probability that a candidate is the answer, and the threshold.
+"""A fitted model: which candidate answers, how likely it is right, and the threshold.
 
-Two logistic regressions, fitted by ``rag train-answerer`` (scikit-learn, at
-development time) and stored in ``rag/data/answer_model.json``:
+Two models, fitted by ``rag train-answerer`` (at development time) and stored in
+``rag/data/answer_model.json``:
 
-- the **sentence model** (``rag.answer.features.UNIT_FEATURES``): is this sentence the one
-  that answers? (it holds an expected answer);
-- the **candidate model** (``CAND_FEATURES``): in a sentence that answers, is this the
-  figure, date or name asked for?
+- the **choice model** (all of ``rag.answer.features.FEATURES``): a conditional logit
+  over all the candidates of a question plus one more option, *none of them*. A
+  candidate's probability is its share of a softmax over the question's candidates and
+  that option, so it is relative to its rivals: a figure alone in the passage that
+  answers is likely; two figures that fit equally well share the mass, and a question
+  whose passages hold nothing that fits leaves it to *none*. Candidates asserting the
+  same lead (the same figure read in two passages) add up (rag.answer.respond);
+- the **sentence model** (``UNIT_FEATURES``): a logistic regression, is this sentence
+  the one that answers? It orders the passages shown when no answer is sure.
 
-A candidate's probability is the product. The threshold on the best candidate's
-probability was chosen on held-out folds of the development questions so that the
-answers asserted are rarely wrong. Answering needs only numpy.
+The threshold on the best lead's probability was chosen on the out-of-fold answers of
+the development questions (folds by document) so that the answers asserted are rarely
+wrong. Answering needs only numpy.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.answer.features import CAND_FEATURES, FEATURES, UNIT_FEATURES
+from rag.answer.features import FEATURES, UNIT_FEATURES
 
 MODEL_FILE = "answer_model.json"
 SIMILARITY_FEATURES = frozenset({"sim", "sim_gap", "sim_rank", "dense"})
@@ -32,7 +37,7 @@ SIMILARITY_FEATURES = frozenset({"sim", "sim_gap", "sim_rank", "dense"})
 
 @dataclass(frozen=True)
 class Linear:
-    """A standardised logistic regression over named columns of the feature matrix."""
+    """Standardised linear scores over named columns of the feature matrix."""
 
     features: tuple[str, ...]
     mean: np.ndarray
@@ -40,12 +45,24 @@ class Linear:
     coef: np.ndarray
     intercept: float
 
+    def logits(self, rows: np.ndarray) -> np.ndarray:
+        cols = [FEATURES.index(f) for f in self.features]
+        return ((rows[:, cols] - self.mean) / self.scale) @ self.coef
+
     def proba(self, rows: np.ndarray) -> np.ndarray:
+        """Logistic: each row on its own."""
         if rows.size == 0:
             return np.zeros(0)
-        cols = [FEATURES.index(f) for f in self.features]
-        z = (rows[:, cols] - self.mean) / self.scale
-        return 1.0 / (1.0 + np.exp(-(z @ self.coef + self.intercept)))
+        return 1.0 / (1.0 + np.exp(-(self.logits(rows) + self.intercept)))
+
+    def choice(self, rows: np.ndarray) -> np.ndarray:
+        """Conditional logit: each row's share against the others and *none*, whose logit
+        is the intercept (the rows' probabilities sum to less than 1)."""
+        if rows.size == 0:
+            return np.zeros(0)
+        z = np.append(self.logits(rows), self.intercept)
+        e = np.exp(z - z.max())
+        return (e / e.sum())[:-1]
 
     def to_json(self) -> dict[str, Any]:
         return {"features": list(self.features), "mean": self.mean.tolist(),
@@ -66,9 +83,9 @@ class Linear:
 
 @dataclass(frozen=True)
 class Scorer:
-    unit: Linear
-    cand: Linear
-    answer: float  # threshold on the best candidate's probability to assert its lead
+    unit: Linear  # the sentence model (logistic)
+    choice: Linear  # the choice model (conditional logit)
+    answer: float  # threshold on the best lead's probability to assert it
     meta: dict[str, Any]
     lexical: Scorer | None = None  # fitted without vector features, for other embedders
 
@@ -82,12 +99,11 @@ class Scorer:
         return self
 
     def proba(self, rows: np.ndarray) -> np.ndarray:
-        if rows.size == 0:
-            return np.zeros(0)
-        return self.unit.proba(rows) * self.cand.proba(rows)
+        """Each candidate's probability of being the answer (rows: one question's candidates)."""
+        return self.choice.choice(rows)
 
     def to_json(self) -> dict[str, Any]:
-        out = {"unit": self.unit.to_json(), "cand": self.cand.to_json(),
+        out = {"unit": self.unit.to_json(), "choice": self.choice.to_json(),
                "thresholds": {"answer": self.answer}, "meta": self.meta}
         if self.lexical is not None:
             out["lexical"] = self.lexical.to_json()
@@ -95,7 +111,7 @@ class Scorer:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Scorer:
-        return cls(Linear.from_json(d["unit"]), Linear.from_json(d["cand"]),
+        return cls(Linear.from_json(d["unit"]), Linear.from_json(d["choice"]),
                    float(d["thresholds"]["answer"]), dict(d.get("meta", {})),
                    cls.from_json(d["lexical"]) if "lexical" in d else None)
 
@@ -105,9 +121,10 @@ def prior() -> Scorer:
     ``rag train-answerer``, and tests that pin the decision rule itself)."""
     unit = Linear.of({"sim_gap": 20.0, "lex": 3.0, "lex_gap": 3.0, "ctx": 1.0, "has_kind": 1.0,
                       "year_clash": -2.0, "name_absent": -2.0, "union_clash": -1.0}, UNIT_FEATURES, 0.0)
-    cand = Linear.of({"kind_exact": 3.0, "head_focus": 1.0, "near": 2.0, "restates": -4.0,
-                      "alone": 1.0, "aside": -1.0}, CAND_FEATURES, -2.0)
-    return Scorer(unit, cand, 0.5, {"fitted": False})
+    choice = Linear.of({"sim_gap": 20.0, "lex_gap": 6.0, "kind_exact": 3.0, "head_focus": 1.0,
+                        "near": 2.0, "restates": -4.0, "alone": 1.0, "aside": -1.0,
+                        "year_clash": -2.0, "name_absent": -2.0}, FEATURES, 1.0)
+    return Scorer(unit, choice, 0.5, {"fitted": False})
 
 
 @lru_cache(maxsize=4)
