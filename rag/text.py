@@ -259,7 +259,7 @@ def number_word_value(words: str) -> int:
             cur = (cur or 1) * 100
         elif part == "mille":
             total, cur = total + (cur or 1) * 1000, 0
-        elif part in ("vingt", "vingts") and cur in (4,):
+        elif part in ("vingt", "vingts") and cur == 4:
             cur *= 20  # quatre-vingt
         else:
             cur += NUMBER_WORDS.get(part, 0)

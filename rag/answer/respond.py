@@ -40,7 +40,7 @@ from rag.answer.candidates import (
 )
 from rag.answer.features import Context, describe
 from rag.answer.question import QuestionFrame, read_question
-from rag.answer.scorer import Scorer, load
+from rag.answer.scorer import Scorer, lead_totals, load
 from rag.answer.types import ABSTAIN_MESSAGE, LEAD_SEP, UNSURE_MESSAGE, Answer, Citation, provenance
 from rag.retrieve import Hit
 from rag.store import Index
@@ -142,13 +142,9 @@ class ExtractiveAnswerer:
                  if not _unsure_figure(c)]
         rows = describe(cands, ctx)
         scorer = self.scorer.for_embedder(getattr(self.embedder, "model_id", None))
-        # candidates asserting the same lead (one figure read in two passages) add up
-        total: dict[str, float] = {}
-        for c, p in zip(cands, scorer.proba(rows), strict=True):
-            c.own = float(p)
-            total[lead_key(c)] = total.get(lead_key(c), 0.0) + c.own
-        for c in cands:
-            c.p = total[lead_key(c)]
+        own = scorer.proba(rows)
+        for c, p, total in zip(cands, own, lead_totals([lead_key(c) for c in cands], own), strict=True):
+            c.own, c.p = float(p), float(total)
         # every sentence, with or without candidates, scored by the sentence model
         probes = [Candidate(u, "statement", u.start, u.end, "") for u in units]
         unit_p = {id(c.unit): float(p) for c, p in

@@ -127,6 +127,19 @@ def prior() -> Scorer:
     return Scorer(unit, choice, 0.5, {"fitted": False})
 
 
+def lead_totals(keys: list[str], p: np.ndarray) -> np.ndarray:
+    """Per candidate, the probability of what it asserts: the sum of ``p`` over the
+    candidates with the same key (one figure read in two passages adds up).
+
+    >>> lead_totals(["45 postes", "12 agences", "45 postes"], np.array([0.3, 0.4, 0.2])).round(2)
+    array([0.5, 0.4, 0.5])
+    """
+    total: dict[str, float] = {}
+    for k, pi in zip(keys, p, strict=True):
+        total[k] = total.get(k, 0.0) + float(pi)
+    return np.array([total[k] for k in keys])
+
+
 @lru_cache(maxsize=4)
 def load(path: str | None = None) -> Scorer:
     """The fitted model (``path`` or the bundled file); the prior when none was fitted."""
@@ -138,4 +151,4 @@ def load(path: str | None = None) -> Scorer:
     return Scorer.from_json(json.loads(res.read_text(encoding="utf-8")))
 
 
-__all__ = ["MODEL_FILE", "Linear", "Scorer", "load", "prior"]
+__all__ = ["MODEL_FILE", "Linear", "Scorer", "lead_totals", "load", "prior"]

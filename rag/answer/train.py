@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from rag.answer.features import FEATURES, UNIT_FEATURES
-from rag.answer.scorer import Linear, Scorer, prior
+from rag.answer.scorer import Linear, Scorer, lead_totals, prior
 from rag.text import contains_normalized
 
 
@@ -80,12 +80,10 @@ def collect(pipeline: Any, questions: list[Any], progress: Callable[[int, int], 
 def best_lead(keys: list[str], p: np.ndarray) -> tuple[int, float]:
     """The candidate leading the most likely lead, and that lead's probability (the sum
     over the candidates asserting it)."""
-    total: dict[str, float] = {}
-    for k, pi in zip(keys, p, strict=True):
-        total[k] = total.get(k, 0.0) + float(pi)
-    key = max(total, key=lambda k: total[k])
+    totals = lead_totals(keys, p)
+    key = keys[int(np.argmax(totals))]
     i = max((j for j, k in enumerate(keys) if k == key), key=lambda j: p[j])
-    return i, total[key]
+    return i, float(totals[i])
 
 
 def _decisions(samples: list[Sample], probs: list[np.ndarray], t: float) -> dict[str, int]:
@@ -150,11 +148,9 @@ def fit(samples: list[Sample], max_wrong: float = 0.05, folds: int = 5, c: float
     # a handful of wrong answers decide the threshold: their counts are summed over
     # several fold draws, so that one question more or less does not move it far
     table: dict[float, dict[str, float]] = {t: {"right": 0, "wrong": 0, "asserted": 0} for t in grid}
-    for r in range(repeats):
-        oof_r = out_of_fold(samples, folds, c, seed + r, drop)
-        if r == 0:
-            oof = oof_r
-        on_p = [oof_r[i] for i in chosen_idx]
+    draws = [out_of_fold(samples, folds, c, seed + r, drop) for r in range(repeats)]
+    for draw in draws:
+        on_p = [draw[i] for i in chosen_idx]
         for t in grid:
             for k, v in _decisions(on, on_p, t).items():
                 table[t][k] += v
@@ -164,7 +160,7 @@ def fit(samples: list[Sample], max_wrong: float = 0.05, folds: int = 5, c: float
     model = train(samples, c, drop)
     n_answerable = sum(s.answerable for s in on)
     chosen = table[threshold]
-    overall = _decisions(samples, oof, threshold)
+    overall = _decisions(samples, draws[0], threshold)
     report = {"questions": len(samples), "answerable": sum(s.answerable for s in samples),
               "threshold_on": threshold_split if len(on) < len(samples) else "all",
               "threshold_questions": len(on), "out_of_fold_all": overall,
