@@ -133,8 +133,15 @@ class Settings(BaseModel):
     min_evidence: float = Field(
         default=0.2,
         description=(
-            "Abstain when the best sentence's evidence score (0-1, share of the question's "
-            "weighted terms it covers, blended with dense similarity) is below this."
+            "Assert nothing, and show the closest passages, when the best sentence covers "
+            "less than this share (0-1) of the question's IDF-weighted terms."
+        ),
+    )
+    min_relevance: float = Field(
+        default=0.1,
+        description=(
+            "Refuse (nothing relevant found) when the best sentence covers less than this "
+            "share (0-1) of the question's IDF-weighted terms."
         ),
     )
     follow_symlinks: bool = Field(

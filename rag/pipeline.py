@@ -120,7 +120,8 @@ class Pipeline:
             if self._answerer is None or self._answerer.index is not index:
                 s = self.settings
                 self._answerer = ExtractiveAnswerer(index, s.max_citations, s.min_evidence,
-                                                    max(s.top_k, s.rerank_depth), emb)
+                                                    max(s.top_k, s.rerank_depth), emb,
+                                                    min_relevance=s.min_relevance)
             return self._answerer
 
     def ask(self, question: str, filters: Filters | None = None,

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from rag.analyze import PageAnalysis, analyze_pages, tokens_of
-from rag.answer import UNSURE_MESSAGE, asked_type
+from rag.answer import UNSURE_MESSAGE, ExtractiveAnswerer, asked_type
 from rag.answer.candidates import Candidate, Unit, dates, entities, phrases, quantities
 from rag.answer.features import FEATURES, Context, describe
 from rag.answer.question import read_question
@@ -329,6 +329,22 @@ def test_refused_when_a_name_of_the_question_is_in_no_document(outcome_pipeline)
     ans = outcome_pipeline.ask("Quel est le montant de la prime en Bretagne ?")
     assert ans.outcome == "refused" and ans.abstained and not ans.citations
     assert "Bretagne" in ans.reason
+
+
+@pytest.mark.slow
+def test_weak_evidence_shows_the_passages_and_no_evidence_refuses(outcome_pipeline) -> None:  # type: ignore[no-untyped-def]
+    pipe = outcome_pipeline
+    question = "Combien d'agences la direction va-t-elle fermer ?"
+    hits = pipe.candidates(question)
+    # too few of its words in the best sentence to assert: the passages are shown instead
+    weak = ExtractiveAnswerer(pipe.index, min_evidence=0.99, embedder=pipe.embedder).answer(question, hits)
+    assert weak.outcome == "unsure" and weak.abstained
+    assert weak.reason.startswith("indices trop faibles")
+    assert any("12 agences" in c.quote for c in weak.citations)
+    # hardly any of them: nothing relevant, nothing shown
+    none = ExtractiveAnswerer(pipe.index, min_relevance=0.99, embedder=pipe.embedder).answer(question, hits)
+    assert none.outcome == "refused" and not none.citations
+    assert none.reason.startswith("aucun passage pertinent")
 
 
 def test_tokens_of_keeps_page_offsets() -> None:

@@ -81,10 +81,11 @@ class ExtractiveAnswerer:
 
     def __init__(self, index: Index, max_citations: int = 2, min_evidence: float = 0.2,
                  max_passages: int = 20, embedder: object | None = None,
-                 scorer: Scorer | None = None) -> None:
+                 scorer: Scorer | None = None, min_relevance: float = 0.1) -> None:
         self.index = index
         self.max_citations = max_citations
         self.min_evidence = min_evidence
+        self.min_relevance = min_relevance
         self.max_passages = max_passages
         self.embedder = embedder
         self.scorer = scorer or load()
@@ -164,18 +165,29 @@ class ExtractiveAnswerer:
 
     # -- deciding ----------------------------------------------------------------------
     def refusal(self, frame: QuestionFrame, s: Scored | None) -> str:
-        """Why the question is refused, or "": a word of it is in no document; or, once
-        scored (``s``), no passage, or none sharing enough of its words."""
+        """Why the question is refused (nothing relevant found), or "": a word of it is in no
+        document; or, once scored (``s``), no passage, or none sharing more than a trace of
+        its words (``min_relevance``)."""
         if frame.missing:
             return "absent des documents : " + ", ".join(frame.missing)
         if s is None:
             return ""
         if not s.units:
             return "aucun passage pertinent"
-        top_lex = max(frame.coverage(s.ctx.terms(u)) for u in s.units)
-        if top_lex < self.min_evidence:
-            return f"indices trop faibles (couverture {top_lex:.2f})"
+        if self._coverage(s) < self.min_relevance:
+            return f"aucun passage pertinent (couverture {self._coverage(s):.2f})"
         return ""
+
+    def weak(self, s: Scored) -> str:
+        """Why nothing may be asserted although passages are relevant, or "": the best
+        sentence shares too few of the question's words (``min_evidence``). The closest
+        passages are shown, as for an unsure answer."""
+        top = self._coverage(s)
+        return f"indices trop faibles (couverture {top:.2f})" if top < self.min_evidence else ""
+
+    @staticmethod
+    def _coverage(s: Scored) -> float:
+        return max((s.frame.coverage(s.ctx.terms(u)) for u in s.units), default=0.0)
 
     def answer(self, question: str, hits: list[Hit]) -> Answer:
         frame = self.frame(question)
@@ -187,8 +199,9 @@ class ExtractiveAnswerer:
             return Answer(question, ABSTAIN_MESSAGE, True, outcome="refused", highlight=highlight,
                           reason=why)
         best = max(s.cands, key=lambda c: (c.p, c.own), default=None)
-        if best is None:
-            return self._unsure(s, best, highlight)
+        weak = self.weak(s)
+        if best is None or weak:
+            return self._unsure(s, best, highlight, weak)
         rival = self._rival(s, best)
         # two documents giving two figures for the same thing: sure that it is one of them
         sure = best.p + (rival.p if rival is not None else 0.0)
@@ -240,7 +253,8 @@ class ExtractiveAnswerer:
                 return c
         return None
 
-    def _unsure(self, s: Scored, best: Candidate | None, highlight: list[str]) -> Answer:
+    def _unsure(self, s: Scored, best: Candidate | None, highlight: list[str],
+                why: str = "") -> Answer:
         """The closest sentences, each quoted with its source; nothing asserted. A
         sentence is as close as the sentence model says, or as likely as the best
         candidate it holds (two entries of one list may both be shown)."""
@@ -262,7 +276,7 @@ class ExtractiveAnswerer:
         conf = best.p if best is not None else 0.0
         return Answer(s.frame.text, f"{UNSURE_MESSAGE} {refs}", True, cites, outcome="unsure",
                       confidence=conf, highlight=highlight,
-                      reason=f"aucune réponse assez sûre (probabilité {conf:.2f})")
+                      reason=why or f"aucune réponse assez sûre (probabilité {conf:.2f})")
 
 def lead_key(c: Candidate) -> str:
     """What ``c`` asserts, compared across passages: its lead as matched ("2 900" =

@@ -34,7 +34,7 @@ class Sample:
     qid: str
     split: str
     answerable: bool
-    refused: bool  # refused before any candidate is weighed (absent name, weak evidence)
+    refused: bool  # never asserted, whatever the model says (absent name, weak evidence)
     rows: np.ndarray
     labels: np.ndarray  # per candidate: it holds an expected answer
     units: np.ndarray  # per candidate: index of its sentence in the question's list
@@ -61,7 +61,7 @@ def collect(pipeline: Any, questions: list[Any], progress: Callable[[int, int], 
     for i, q in enumerate(questions):
         hits = pipeline.candidates(q.question)
         s = ans.score(q.question, hits)
-        refused = bool(ans.refusal(s.frame, s))
+        refused = bool(ans.refusal(s.frame, s) or ans.weak(s))  # never asserted
         rows = (np.array([[c.features[f] for f in FEATURES] for c in s.cands]) if s.cands
                 else np.zeros((0, len(FEATURES))))
         labels = np.array([label(c, q.expected) if q.answerable else False for c in s.cands], dtype=bool)
