@@ -713,18 +713,21 @@ def page_measures(questions: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def render_page_table(reports: Mapping[str, dict[str, Any]], groups: list[tuple[str, str, str]]) -> str:
+def render_page_table(reports: Mapping[str, dict[str, Any]],
+                      groups: list[tuple[str, str, str]] | list[tuple[str, str, str, str]]) -> str:
     """A Markdown table: one row per (report label, question group); ``groups`` are
-    (report key, split or "" for all, row label)."""
+    (report key, split or "" for all, row label) with, optionally, the first letters of
+    the question ids kept ("abcd": the questions of documents a…, b…, c…, d…)."""
     head = "| answerer | questions | " + " | ".join(label for _, label in PAGE_MEASURES[1:]) + " |"
     rows = [head, "|" + "---|" * (len(PAGE_MEASURES) + 1)]
-    for key, split, label in groups:
+    for key, split, label, *prefixes in groups:
         for name, report in reports.items():
             rep = report.get(key)
             if rep is None:
                 continue
             qs = rep["answerers"][rep["primary"]]["questions"]
-            qs = [q for q in qs if not split or q["split"] in split.split(",")]
+            qs = [q for q in qs if (not split or q["split"] in split.split(","))
+                  and (not prefixes or q["id"][:1] in prefixes[0])]
             if not qs:
                 continue
             m = page_measures(qs)

@@ -122,6 +122,14 @@ def test_names_come_from_the_parse_acronyms_and_quotes() -> None:
     assert any(k == "place" and "Quimper" in lead for k, lead in by_kind)
 
 
+def test_names_joined_as_one_list_are_also_one_candidate() -> None:
+    u = _unit("Le texte est cosigné par la CFE-CGC, la CGT, FO et le SNAP, puis remis à Paul MARTIN.",
+              parsed=True)
+    leads = {c.lead for c in entities(u)}
+    assert "CFE-CGC, la CGT, FO et le SNAP" in leads
+    assert not any("MARTIN" in lead and "SNAP" in lead for lead in leads)  # not joined by « puis »
+
+
 def test_noun_phrases_from_the_parse() -> None:
     u = _unit("Les élus ont rendu un avis défavorable sur le livre noir du management.", parsed=True)
     leads = {c.lead for c in phrases(u)}
@@ -212,6 +220,24 @@ def test_the_counted_noun_and_closeness_favour_the_figure_asked_for() -> None:
     assert c12.features["head_focus"] == 1.0 and c40.features["head_focus"] == 0.0
     assert c12.features["near"] >= c40.features["near"]
     assert c12.features["first"] == 1.0 and c12.features["alone"] == 0.5
+
+
+def test_the_figure_the_question_words_hang_on_is_closest_in_the_parse() -> None:
+    cands = _features("Quel montant d'économies sur la masse salariale ?",
+                      "Après une baisse de 40 millions d'euros de la subvention, la direction "
+                      "prévoit 11 millions d'euros d'économies sur la masse salariale.", parsed=True)
+    c40, c11 = sorted((c for c in cands if c.kind == "money"), key=lambda c: c.start)
+    assert c11.features["arcs_w"] > c40.features["arcs_w"]
+    assert c11.features["arcs4"] > c40.features["arcs4"]
+    assert 0.0 <= c40.features["arcs2"] <= c11.features["arcs2"] <= 1.0
+
+
+def test_the_kind_asked_is_weighed_per_family_and_other_names_clash() -> None:
+    cands = _features("Qui a signé l'accord ?", "Marie DUVAL a signé l'accord à Quimper.", parsed=True)
+    by_kind = {c.kind: c.features for c in cands if c.kind in ("person", "place")}
+    assert by_kind["person"]["exact_person"] == 1.0 and by_kind["person"]["other_entity"] == 0.0
+    assert by_kind["place"]["exact_person"] == 0.0 and by_kind["place"]["other_entity"] == 1.0
+    assert by_kind["person"]["exact_quantity"] == 0.0
 
 
 def test_pins_of_the_question_become_soft_evidence() -> None:

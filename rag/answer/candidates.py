@@ -428,6 +428,36 @@ def entities(unit: Unit) -> list[Candidate]:
         g = next(i for i in (1, 2, 3) if m.group(i))
         if any(ch.isupper() for ch in m.group(g)) and len(m.group(g).split()) <= 6:
             add("name", m.start(g), m.end(g), quoted=True)
+    for first, last, kind in _name_lists(out, text, off):
+        add(kind, first - off, last - off)
+    return out
+
+
+# between two names of one list: « , », « et », « / », « ainsi que », an article after it
+_LIST_GAP_RE = re.compile(r"\s*(?:,\s*et|,|et|/|&|ainsi que)\s*(?:(?:la|le|les|l['’])\s*)?", re.IGNORECASE)
+
+
+def _name_lists(names: list[Candidate], text: str, off: int) -> list[tuple[int, int, str]]:
+    """Runs of two or more names joined as one list (« la CFE-CGC, la CGT, FO et le
+    SNU »): (start, end, kind) in page offsets, the kind of most of its names."""
+    out = []
+    items = sorted(names, key=lambda c: (c.start, -c.end))
+    run: list[Candidate] = []
+
+    def close() -> None:
+        if len(run) >= 2:
+            kinds = [c.kind for c in run]
+            out.append((run[0].start, run[-1].end, max(set(kinds), key=kinds.count)))
+
+    for c in items:
+        if run and c.start < run[-1].end:
+            continue  # a name inside the previous one
+        if run and _LIST_GAP_RE.fullmatch(text[run[-1].end - off:c.start - off]):
+            run.append(c)
+            continue
+        close()
+        run = [c]
+    close()
     return out
 
 

@@ -23,11 +23,18 @@ Unit features (the same for every candidate of a sentence):
 Candidate features:
 
 - ``kind_exact`` / ``kind_near``: the candidate is what was asked (an amount for "quel
-  montant") or of a neighbouring kind (a count for "combien");
+  montant") or of a neighbouring kind (a count for "combien"); ``exact_<asked>``: the
+  same, one per family of what is asked (a figure, a date, a person…), as getting the kind
+  right matters more for some than for others; ``other_entity``: a person, place or
+  organisation was asked and the candidate is another kind of name;
 - ``head_focus``: the noun a figure counts is the question's focus ("combien de
   postes" / "45 postes"); ``head_term``: it is one of the question's words;
 - ``near``: closeness, in words, to the question's words in the sentence; ``tree``:
   closeness in the dependency tree (spaCy heads), when the page was parsed;
+  ``arcs2`` / ``arcs4``: the IDF-weighted share of the question's terms within 2 / 4
+  dependency arcs of the candidate, ``arcs_w``: each term weighted by 1 / (1 + arcs), so
+  that the figure the question's words describe beats its neighbours ("une économie de
+  11,4 millions sur la masse salariale, après une baisse de 49,6 millions");
 - ``seg_before`` / ``seg_after``: the question's words between the candidate and the
   previous / next candidate of its kind; ``precision``: the share of the sentence's
   other words that the question says;
@@ -54,9 +61,13 @@ UNIT_FEATURES = ("sim", "sim_gap", "sim_rank", "lex", "lex_gap", "lex_rank", "ct
                  "words", "has_kind")
 KINDS = ("money", "percent", "count", "duration", "date", "time", "person", "org", "place", "name",
          "phrase", "statement")
-CAND_FEATURES = ("kind_exact", "kind_near", *(f"k_{k}" for k in KINDS), "head_focus", "head_term",
-                 "near", "tree", "seg_before", "seg_after", "precision", "restates", "alone", "first",
-                 "aside", "rare", "quoted", "span")
+ASKED = {"quantity": ("number", "count", "money", "percent", "duration"), "date": ("date", "time"),
+         "person": ("person",), "place": ("place",), "org": ("org",), "name": ("name",),
+         "statement": ("statement",)}
+CAND_FEATURES = ("kind_exact", "kind_near", *(f"exact_{a}" for a in ASKED), "other_entity",
+                 *(f"k_{k}" for k in KINDS), "head_focus", "head_term", "near", "tree", "arcs2",
+                 "arcs4", "arcs_w", "seg_before", "seg_after", "precision", "restates", "alone",
+                 "first", "aside", "rare", "quoted", "span")
 FEATURES = UNIT_FEATURES + CAND_FEATURES
 
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
@@ -79,15 +90,55 @@ class Context:
         self.sim_rank: dict[int, int] = {}
         self.lex_rank: dict[int, int] = {}
         self.unit_features: dict[int, dict[str, float]] = {}  # unit -> its UNIT_FEATURES
-        self._positions: dict[int, list[int]] = {}
+        self._terms_at: dict[int, list[tuple[int, str]]] = {}
+        self._arcs: dict[int, dict[str, int]] = {}
+
+    def terms_at(self, u: Unit) -> list[tuple[int, str]]:
+        """(page offset, term) of the words of ``u`` that are question terms (glossary
+        included)."""
+        key = id(u)
+        if key not in self._terms_at:
+            self._terms_at[key] = [(u.start + m.start(), toks[0]) for m in re.finditer(r"\w+", u.text)
+                                   if (toks := analyze(m.group(0))) and toks[0] in self.frame.glossed]
+        return self._terms_at[key]
 
     def term_positions(self, u: Unit) -> list[int]:
         """Page offsets of the words of ``u`` that are question terms (glossary included)."""
-        key = id(u)
-        if key not in self._positions:
-            self._positions[key] = [u.start + m.start() for m in re.finditer(r"\w+", u.text)
-                                    if (toks := analyze(m.group(0))) and toks[0] in self.frame.glossed]
-        return self._positions[key]
+        return [p for p, _ in self.terms_at(u)]
+
+    def arcs(self, c: Candidate) -> dict[str, int] | None:
+        """Per question term of the candidate's sentence, the fewest dependency arcs between
+        it and the candidate (through their closest common head); None when the page was
+        not parsed or the candidate is a whole sentence."""
+        key = id(c)
+        if key in self._arcs:
+            return self._arcs[key]
+        an = c.unit.analysis
+        k = an.token_at(c.start) if an is not None and an.parsed and c.kind != "statement" else None
+        if an is None or k is None:
+            return None
+
+        def chain(i: int) -> list[int]:
+            out = [i]
+            for _ in range(40):
+                h = an.toks[out[-1]][5]
+                if h == out[-1] or not 0 <= h < len(an.toks):
+                    break
+                out.append(h)
+            return out
+
+        mine = {t: d for d, t in enumerate(chain(k))}
+        best: dict[str, int] = {}
+        for p, term in self.terms_at(c.unit):
+            t = an.token_at(p)
+            if c.start <= p < c.end or t is None:
+                continue
+            for d, node in enumerate(chain(t)):
+                if node in mine:
+                    best[term] = min(best.get(term, 99), d + mine[node])
+                    break
+        self._arcs[key] = best
+        return best
 
     def terms(self, u: Unit) -> set[str]:
         key = id(u)
@@ -235,6 +286,18 @@ def f_kind_near(c: Candidate, x: Context) -> float:
     return float(not f_kind_exact(c, x) and c.kind in _NEAR_KINDS.get(x.frame.asks, set()))
 
 
+def _exact_for(asked: str) -> Callable[[Candidate, Context], float]:
+    def exact(c: Candidate, x: Context) -> float:
+        return f_kind_exact(c, x) if x.frame.asks in ASKED[asked] else 0.0
+    return exact
+
+
+def f_other_entity(c: Candidate, x: Context) -> float:
+    asks = x.frame.asks
+    return float(asks in ("person", "place", "org") and c.kind != asks
+                 and c.kind in (*ENTITY_KINDS, "phrase"))
+
+
 def f_head_focus(c: Candidate, x: Context) -> float:
     return float(bool(c.head) and (c.head in x.frame.focus
                                    or any(x.frame.has(t, {c.head}) for t in x.frame.focus)))
@@ -256,34 +319,32 @@ def f_near(c: Candidate, x: Context) -> float:
 
 
 def f_tree(c: Candidate, x: Context) -> float:
-    an = c.unit.analysis
-    if c.kind == "statement" or an is None or not an.parsed:
-        return f_near(c, x)
-    k = an.token_at(c.start)
-    if k is None:
-        return f_near(c, x)
-    targets = {an.token_at(p) for p in x.term_positions(c.unit) if not c.start <= p < c.end}
-    targets.discard(None)
-    if not targets:
+    if c.kind == "statement":
         return 0.0
+    arcs = x.arcs(c)
+    if arcs is None:
+        return f_near(c, x)
+    return 1.0 / (1.0 + min(arcs.values())) if arcs else 0.0
 
-    def chain(i: int) -> list[int]:
-        out = [i]
-        for _ in range(40):
-            h = an.toks[out[-1]][5]
-            if h == out[-1] or not 0 <= h < len(an.toks):
-                break
-            out.append(h)
-        return out
 
-    mine = {t: d for d, t in enumerate(chain(k))}
-    best = math.inf
-    for t in targets:
-        for d, node in enumerate(chain(int(t))):  # type: ignore[arg-type]
-            if node in mine:
-                best = min(best, d + mine[node])
-                break
-    return 0.0 if best == math.inf else 1.0 / (1.0 + best)
+def _within(c: Candidate, x: Context, most: int) -> float:
+    arcs = x.arcs(c) or {}
+    total = sum(x.frame.weights.values()) or 1.0
+    return sum(x.frame.weights.get(t, 0.0) for t, d in arcs.items() if d <= most) / total
+
+
+def f_arcs2(c: Candidate, x: Context) -> float:
+    return _within(c, x, 2)
+
+
+def f_arcs4(c: Candidate, x: Context) -> float:
+    return _within(c, x, 4)
+
+
+def f_arcs_w(c: Candidate, x: Context) -> float:
+    arcs = x.arcs(c) or {}
+    total = sum(x.frame.weights.values()) or 1.0
+    return sum(x.frame.weights.get(t, 0.0) / (1.0 + d) for t, d in arcs.items()) / total
 
 
 def _stretches(c: Candidate, x: Context) -> tuple[str, str]:
@@ -382,7 +443,8 @@ def _kind_flag(kind: str) -> Callable[[Candidate, Context], float]:
 
 
 REGISTRY: dict[str, Callable[[Candidate, Context], float]] = {
-    name: (_kind_flag(name[2:]) if name.startswith("k_") else globals()["f_" + name])
+    name: (_kind_flag(name[2:]) if name.startswith("k_") else
+           _exact_for(name[6:]) if name.startswith("exact_") else globals()["f_" + name])
     for name in FEATURES}
 
 
@@ -407,4 +469,4 @@ def describe(cands: list[Candidate], ctx: Context, keep_siblings: bool = False) 
     return rows
 
 
-__all__ = ["CAND_FEATURES", "FEATURES", "KINDS", "UNIT_FEATURES", "Context", "describe"]
+__all__ = ["ASKED", "CAND_FEATURES", "FEATURES", "KINDS", "UNIT_FEATURES", "Context", "describe"]
