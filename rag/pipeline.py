@@ -121,7 +121,8 @@ class Pipeline:
                 s = self.settings
                 self._answerer = ExtractiveAnswerer(index, s.max_citations, s.min_evidence,
                                                     max(s.top_k, s.rerank_depth), emb,
-                                                    min_relevance=s.min_relevance)
+                                                    min_relevance=s.min_relevance,
+                                                    min_similarity=s.min_similarity)
             return self._answerer
 
     def ask(self, question: str, filters: Filters | None = None,

@@ -81,11 +81,13 @@ class ExtractiveAnswerer:
 
     def __init__(self, index: Index, max_citations: int = 2, min_evidence: float = 0.2,
                  max_passages: int = 20, embedder: object | None = None,
-                 scorer: Scorer | None = None, min_relevance: float = 0.1) -> None:
+                 scorer: Scorer | None = None, min_relevance: float = 0.1,
+                 min_similarity: float = 0.83) -> None:
         self.index = index
         self.max_citations = max_citations
         self.min_evidence = min_evidence
         self.min_relevance = min_relevance
+        self.min_similarity = min_similarity
         self.max_passages = max_passages
         self.embedder = embedder
         self.scorer = scorer or load()
@@ -174,14 +176,24 @@ class ExtractiveAnswerer:
             return ""
         if not s.units:
             return "aucun passage pertinent"
-        if self._coverage(s) < self.min_relevance:
-            return f"aucun passage pertinent (couverture {self._coverage(s):.2f})"
+        top = self._coverage(s)
+        if top < self.min_relevance:
+            return f"aucun passage pertinent (couverture {top:.2f})"
+        if top < self.min_evidence and not self._close(s):
+            return f"aucun passage proche (couverture {top:.2f}, similarité {s.ctx.best_sim:.2f})"
         return ""
+
+    def _close(self, s: Scored) -> bool:
+        """Whether the best sentence is close in meaning (``min_similarity``, on the scale of
+        the vectors the model was fitted with; another model's scale is not known)."""
+        fitted = self.scorer.meta.get("embedder")
+        same = bool(fitted) and fitted == getattr(self.embedder, "model_id", None)
+        return same and s.ctx.best_sim >= self.min_similarity
 
     def weak(self, s: Scored) -> str:
         """Why nothing may be asserted although passages are relevant, or "": the best
-        sentence shares too few of the question's words (``min_evidence``). The closest
-        passages are shown, as for an unsure answer."""
+        sentence shares too few of the question's words (``min_evidence``) but is close in
+        meaning. The closest passages are shown, as for an unsure answer."""
         top = self._coverage(s)
         return f"indices trop faibles (couverture {top:.2f})" if top < self.min_evidence else ""
 
