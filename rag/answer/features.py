@@ -319,32 +319,30 @@ def f_near(c: Candidate, x: Context) -> float:
 
 
 def f_tree(c: Candidate, x: Context) -> float:
-    if c.kind == "statement":
-        return 0.0
     arcs = x.arcs(c)
-    if arcs is None:
+    if arcs is None:  # not parsed, or a whole sentence (near: 0)
         return f_near(c, x)
     return 1.0 / (1.0 + min(arcs.values())) if arcs else 0.0
 
 
-def _within(c: Candidate, x: Context, most: int) -> float:
+def _arc_share(c: Candidate, x: Context, weight: Callable[[int], float]) -> float:
+    """The question's term weights found around the candidate, each times ``weight`` of its
+    number of arcs, over all its term weights."""
     arcs = x.arcs(c) or {}
     total = sum(x.frame.weights.values()) or 1.0
-    return sum(x.frame.weights.get(t, 0.0) for t, d in arcs.items() if d <= most) / total
+    return sum(x.frame.weights.get(t, 0.0) * weight(d) for t, d in arcs.items()) / total
 
 
 def f_arcs2(c: Candidate, x: Context) -> float:
-    return _within(c, x, 2)
+    return _arc_share(c, x, lambda d: float(d <= 2))
 
 
 def f_arcs4(c: Candidate, x: Context) -> float:
-    return _within(c, x, 4)
+    return _arc_share(c, x, lambda d: float(d <= 4))
 
 
 def f_arcs_w(c: Candidate, x: Context) -> float:
-    arcs = x.arcs(c) or {}
-    total = sum(x.frame.weights.values()) or 1.0
-    return sum(x.frame.weights.get(t, 0.0) / (1.0 + d) for t, d in arcs.items()) / total
+    return _arc_share(c, x, lambda d: 1.0 / (1.0 + d))
 
 
 def _stretches(c: Candidate, x: Context) -> tuple[str, str]:

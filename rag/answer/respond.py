@@ -176,7 +176,7 @@ class ExtractiveAnswerer:
             return ""
         if not s.units:
             return "aucun passage pertinent"
-        top = self._coverage(s)
+        top = s.ctx.best_lex  # the best sentence's share of the question's weighted terms
         if top < self.min_relevance:
             return f"aucun passage pertinent (couverture {top:.2f})"
         if top < self.min_evidence and not self._close(s):
@@ -194,12 +194,8 @@ class ExtractiveAnswerer:
         """Why nothing may be asserted although passages are relevant, or "": the best
         sentence shares too few of the question's words (``min_evidence``) but is close in
         meaning. The closest passages are shown, as for an unsure answer."""
-        top = self._coverage(s)
+        top = s.ctx.best_lex
         return f"indices trop faibles (couverture {top:.2f})" if top < self.min_evidence else ""
-
-    @staticmethod
-    def _coverage(s: Scored) -> float:
-        return max((s.frame.coverage(s.ctx.terms(u)) for u in s.units), default=0.0)
 
     def answer(self, question: str, hits: list[Hit]) -> Answer:
         frame = self.frame(question)
