@@ -292,10 +292,12 @@ class Grounding:
     dangling: list[int] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)  # figures as the model wrote them
     claims: dict[int, str] = field(default_factory=dict)  # what the answer says citing [n]
+    # figures the cited passages hold only in digit words OCR read unsurely
+    unsure: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return bool(self.cited) and not self.unsupported
+        return bool(self.cited) and not self.unsupported and not self.unsure
 
     def warnings(self) -> list[str]:
         out = []
@@ -308,18 +310,28 @@ class Grounding:
                     else f"les chiffres {figs} ne figurent")
             out.append(f"Réponse générée écartée : {what} dans aucun passage cité. "
                        "Voici la réponse extraite des documents.")
+        if self.unsure and self.cited:
+            figs = ", ".join(f"« {f} »" for f in self.unsure)
+            what = (f"le chiffre {figs} n'est lu" if len(self.unsure) == 1
+                    else f"les chiffres {figs} ne sont lus")
+            out.append(f"Réponse générée écartée : {what} qu'avec incertitude (reconnaissance de "
+                       "texte d'un scan) dans les passages cités ; vérifiez sur le document. "
+                       "Voici la réponse extraite des documents.")
         if not self.cited and self.text.strip():
             out.append("Réponse générée écartée : elle ne cite aucun passage. "
                        "Voici la réponse extraite des documents.")
         return out
 
 
-def check_grounding(text: str, passages: Sequence[str]) -> Grounding:
+def check_grounding(text: str, passages: Sequence[str],
+                    trusted: Sequence[str] | None = None) -> Grounding:
     """Remove citations to no passage, and name the figures no cited passage supports.
 
     ``passages[i]`` is passage [i+1]. Each sentence's figures are checked against
     the passages that sentence cites, or, when it cites none, against all the
-    passages the answer cites.
+    passages the answer cites. ``trusted[i]``, when given, is passage [i+1] with the
+    digits OCR read unsurely masked (``trusted_text``): a figure supported by the
+    passages but not by their trusted text is named in ``unsure``.
     """
     k = len(passages)
     dangling: list[int] = []
@@ -347,6 +359,11 @@ def check_grounding(text: str, passages: Sequence[str]) -> Grounding:
         for fig in unsupported_figures(claim, evidence):
             if fig not in g.unsupported:
                 g.unsupported.append(fig)
+        if trusted is not None:
+            sure = "\n".join(trusted[n - 1] for n in (refs or cited))
+            for fig in unsupported_figures(claim, sure):
+                if fig not in g.unsupported and fig not in g.unsure:
+                    g.unsure.append(fig)
     for n in cited:
         g.claims.setdefault(n, re.sub(r"\[\d+\]", " ", clean))
     return g
@@ -452,6 +469,27 @@ def standalone_question(question: str, history: Sequence[tuple[str, str]] | None
 # --- the answerer -------------------------------------------------------------------
 
 
+def trusted_text(index: Index, hit: Hit) -> str:
+    """The passage's text with every digit of a word OCR read unsurely masked (as the
+    extractive answerer never asserts such a figure, a generated answer may not either)."""
+    node = hit.node
+    source, page_no = str(node.metadata.get("source")), node.metadata.get("page")
+    base = node.start_char_idx or 0
+    text = node.text
+    if index.page_text(source, page_no)[base:base + len(text)] == text:
+        spans = [(a - base, b - base) for a, b in index.doubtful.get((source, page_no), [])]
+    elif node.metadata.get("ocr"):  # offsets lost: no recognised digit is trusted
+        spans = [(0, len(text))]
+    else:
+        spans = []
+    chars = list(text)
+    for a, b in spans:
+        for i in range(max(0, a), min(len(chars), b)):
+            if chars[i].isdigit():
+                chars[i] = "\u25af"
+    return "".join(chars)
+
+
 def _holds(hit: Hit, c: Citation) -> bool:
     """Whether ``hit`` is the passage that quote ``c`` was taken from."""
     meta, a = hit.node.metadata, hit.node.start_char_idx or 0
@@ -509,7 +547,8 @@ class GenerativeAnswerer:
             ans = Answer(question, ABSTAIN_MESSAGE, True, reason="le modèle ne trouve pas la réponse")
             ans.timings_ms = timings
             return ans
-        g = check_grounding(draft, [h.node.text for h in shown])
+        g = check_grounding(draft, [h.node.text for h in shown],
+                            [trusted_text(self.index, h) for h in shown])
         warnings = g.warnings()
         if not draft:
             warnings.append("Le modèle n'a rien répondu. Voici la réponse extraite des documents.")
@@ -517,6 +556,8 @@ class GenerativeAnswerer:
             reason = "réponse générée écartée"
             if g.unsupported:
                 reason += " : chiffre(s) non vérifié(s) " + ", ".join(g.unsupported)
+            elif g.unsure:
+                reason += " : chiffre(s) lu(s) avec incertitude " + ", ".join(g.unsure)
             ans = Answer(question, base.answer, base.abstained, base.citations, reason=reason,
                          warnings=[*base.warnings, *warnings], outcome=base.outcome,
                          highlight=base.highlight)
@@ -531,5 +572,5 @@ class GenerativeAnswerer:
 __all__ = [
     "LLM", "GenerativeAnswerer", "Grounding", "LLMUnavailable", "LlamaCppLLM", "OpenAICompatibleLLM",
     "Prompt", "build_prompt", "bundled_test_model", "check_grounding", "make_llm", "standalone_question",
-    "unsupported_figures",
+    "trusted_text", "unsupported_figures",
 ]

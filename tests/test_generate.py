@@ -94,6 +94,15 @@ def test_a_figure_must_be_in_the_passage_the_sentence_cites() -> None:
     assert unsupported_figures("le 3 avril 2025", PASSAGES[1]) == ["3 avril 2025"]
 
 
+def test_a_figure_the_passage_holds_only_in_unsure_digits_is_named() -> None:
+    passage = "La commission a retenu 418 dossiers sur l'année."
+    masked = passage.replace("418", "\u25af\u25af\u25af")
+    g = check_grounding("La commission a retenu 418 dossiers [1].", [passage], [masked])
+    assert g.unsure and "418" in g.unsure[0] and not g.unsupported and not g.ok
+    assert any("incertitude" in w and "418" in w for w in g.warnings())
+    assert check_grounding("La commission a retenu 418 dossiers [1].", [passage], [passage]).ok
+
+
 def test_an_answer_citing_nothing_is_not_shown_as_fact() -> None:
     g = check_grounding("La campagne a coûté 2 millions d'euros.", PASSAGES)
     assert not g.ok and "ne cite aucun passage" in " ".join(g.warnings())

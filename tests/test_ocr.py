@@ -224,3 +224,29 @@ def test_digits_read_unsurely_are_never_asserted(tmp_path: Path) -> None:
 
 def test_the_layout_example_holds() -> None:
     assert doctest.testmod(rag.ocr).failed == 0
+
+
+@pytest.mark.parametrize("floor", [None, 100])
+def test_a_generated_figure_read_unsurely_is_not_shown_as_fact(tmp_path: Path, floor: int | None) -> None:
+    """A model quoting a figure of a scan is believed only when OCR read its digits surely;
+    else the extractive outcome is shown, with a warning that says why."""
+    from rag.config import load_settings
+    from rag.pipeline import build_pipeline
+    from tests.test_generate import ScriptedLLM
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    make_image_pdf(folder / "scan.pdf", [page_image(SCAN_PAGE2)], tmp_path)
+    extra = {} if floor is None else {"ocr_min_confidence": floor}
+    llm = ScriptedLLM("La prime exceptionnelle est de 640 euros [1].")
+    pipe = build_pipeline(load_settings(index_dir=tmp_path / "index", env={}, answerer="llamacpp",
+                                        **extra), llm=llm)
+    pipe.build(folder)
+    ans = pipe.ask("Quel est le montant de la prime exceptionnelle annoncée ?")
+    assert llm.prompts, "the model was asked"
+    if floor is None:
+        assert not pipe.index.doubtful.get(("scan.pdf", 1))
+        assert ans.answer == llm.draft and not ans.abstained
+    else:
+        assert "640" not in ans.answer and ans.outcome != "answer"
+        assert any("« 640 euros »" in w and "incertitude" in w for w in ans.warnings)
