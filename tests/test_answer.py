@@ -16,7 +16,7 @@ from rag.analyze import PageAnalysis, analyze_pages, tokens_of
 from rag.answer import UNSURE_MESSAGE, ExtractiveAnswerer, asked_type
 from rag.answer.candidates import Candidate, Unit, dates, entities, phrases, quantities
 from rag.answer.features import FEATURES, Context, describe
-from rag.answer.question import read_question
+from rag.answer.question import places_in, read_question, regions_in
 from rag.answer.scorer import Linear, Scorer, load, prior
 from rag.glossary import Glossary
 from rag.retrieve import Hit
@@ -248,6 +248,49 @@ def test_pins_of_the_question_become_soft_evidence() -> None:
     (c,) = _features("Combien d'agents en grève en Bourgogne ?", "412 agents étaient en grève.",
                      df={"bourgogn": 1})
     assert c.features["name_absent"] == 1.0
+
+
+@pytest.mark.parametrize(("text", "regions"), [
+    ("Les agents de Pôle emploi Pays de la Loire", {"Pays de la Loire"}),  # not the Loire (42)
+    ("à l'agence de Pont-Audemer, dans l'Eure", {"Normandie"}),
+    ("les conseillers franciliens et ceux de Lille", {"Île-de-France", "Hauts-de-France"}),
+    ("France Travail Ile de France", {"Île-de-France"}),  # accents may be missing
+    ("en Haute-Normandie", {"Normandie"}),
+    ("Réunion du CSE du 12 mars", set()),  # a meeting, not the island
+    ("RÉUNION DU 12 MARS", set()),
+    ("une grève à La Réunion", {"La Réunion"}),
+])
+def test_regions_are_read_from_regions_departments_and_towns(text: str, regions: set[str]) -> None:
+    assert regions_in(text) == regions
+
+
+def _count(question: str, text: str, **meta: object) -> Candidate:
+    return next(c for c in _features(question, text, **meta) if c.kind == "count")
+
+
+def test_a_question_on_another_region_than_the_page_clashes() -> None:
+    assert places_in("Combien d'agents en Lorraine ?") == {"Lorraine"}
+    c = _count("Combien d'agents étaient en grève en Normandie ?",
+                     "À Lille, 412 agents étaient en grève.")
+    assert c.features["region_clash"] == 1.0 and c.features["place_absent"] == 1.0
+    # a town of the region asked is no clash of region, though the name asked is absent
+    c = _count("Combien d'agents étaient en grève en Lorraine ?",
+                     "À Nancy, 412 agents étaient en grève.")
+    assert c.features["region_clash"] == 0.0 and c.features["place_absent"] == 1.0
+    # a page that names no place, or a question that names none, clashes with nothing
+    c = _count("Combien d'agents étaient en grève en Normandie ?", "412 agents étaient en grève.")
+    assert c.features["region_clash"] == 0.0 and c.features["place_absent"] == 0.0
+    c = _count("Combien d'agents étaient en grève ?", "À Lille, 412 agents étaient en grève.")
+    assert c.features["region_clash"] == 0.0
+
+
+def test_the_region_of_a_page_is_read_in_its_title_too() -> None:
+    c = _count("Combien d'agents étaient en grève en Bretagne ?",
+                     "412 agents étaient en grève.", title="Compte rendu du CSE Bretagne")
+    assert c.features["region_clash"] == 0.0
+    c = _count("Combien d'agents étaient en grève en Bretagne ?",
+                     "412 agents étaient en grève.", title="Compte rendu du CSE Occitanie")
+    assert c.features["region_clash"] == 1.0
 
 
 def test_a_figure_in_brackets_is_an_aside() -> None:

@@ -17,8 +17,10 @@ Unit features (the same for every candidate of a sentence):
   ``year_in_doc``: the question's year is written near it / in its page or heading;
   ``name_absent``: a proper name of the question is not in the passage nor its
   document's title; ``union_clash``: the question names another union than the
-  document's; ``short``, ``words``: its length; ``has_kind``: it holds a candidate of
-  the kind asked.
+  document's; ``place_absent``: the question names a place (a region, former region,
+  department or large town) that the page and its headings do not, though they name
+  others; ``region_clash``: the same by region (a page on Nancy answers for Lorraine);
+  ``short``, ``words``: its length; ``has_kind``: it holds a candidate of the kind asked.
 
 Candidate features:
 
@@ -53,12 +55,12 @@ from collections.abc import Callable
 import numpy as np
 
 from rag.answer.candidates import ENTITY_KINDS, QUANTITY_KINDS, Candidate, Unit
-from rag.answer.question import QuestionFrame
+from rag.answer.question import QuestionFrame, places_in, regions_of
 from rag.text import analyze
 
 UNIT_FEATURES = ("sim", "sim_gap", "sim_rank", "lex", "lex_gap", "lex_rank", "ctx", "rank", "dense",
-                 "year_clash", "year_near", "year_in_doc", "name_absent", "union_clash", "short",
-                 "words", "has_kind")
+                 "year_clash", "year_near", "year_in_doc", "name_absent", "union_clash", "place_absent",
+                 "region_clash", "short", "words", "has_kind")
 KINDS = ("money", "percent", "count", "duration", "date", "time", "person", "org", "place", "name",
          "phrase", "statement")
 ASKED = {"quantity": ("number", "count", "money", "percent", "duration"), "date": ("date", "time"),
@@ -92,6 +94,7 @@ class Context:
         self.unit_features: dict[int, dict[str, float]] = {}  # unit -> its UNIT_FEATURES
         self._terms_at: dict[int, list[tuple[int, str]]] = {}
         self._arcs: dict[int, dict[str, int]] = {}
+        self._places: dict[int, frozenset[str]] = {}
 
     def terms_at(self, u: Unit) -> list[tuple[int, str]]:
         """(page offset, term) of the words of ``u`` that are question terms (glossary
@@ -139,6 +142,14 @@ class Context:
                     break
         self._arcs[key] = best
         return best
+
+    def places(self, u: Unit) -> frozenset[str]:
+        """The places named by the page of ``u`` and its document's headings."""
+        key = id(u.page)
+        if key not in self._places:
+            meta = " ".join(str(u.hit.node.metadata.get(k) or "") for k in ("title", "section"))
+            self._places[key] = places_in(u.page + "\n" + meta)
+        return self._places[key]
 
     def terms(self, u: Unit) -> set[str]:
         key = id(u)
@@ -250,6 +261,18 @@ def f_name_absent(c: Candidate, x: Context) -> float:
 def f_union_clash(c: Candidate, x: Context) -> float:
     doc_union = str(c.unit.hit.node.metadata.get("union") or "")
     return float(bool(x.frame.union and doc_union and doc_union != x.frame.union))
+
+
+def f_place_absent(c: Candidate, x: Context) -> float:
+    asked = x.frame.places
+    named = x.places(c.unit) if asked else frozenset()
+    return float(bool(asked and named and not asked & named))
+
+
+def f_region_clash(c: Candidate, x: Context) -> float:
+    asked = x.frame.regions
+    named = regions_of(x.places(c.unit)) if asked else frozenset()
+    return float(bool(asked and named and not asked & named))
 
 
 def f_short(c: Candidate, x: Context) -> float:

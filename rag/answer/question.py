@@ -48,6 +48,57 @@ def type_words() -> dict[str, str]:
     return out
 
 
+def _unaccent(text: str) -> str:
+    """Accents stripped, case kept, apostrophes unified (so "Île" matches "Ile")."""
+    import unicodedata
+
+    text = text.replace("’", "'")
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+
+
+@lru_cache(maxsize=1)
+def _places() -> tuple[re.Pattern[str], dict[str, str]]:
+    """One pattern for every name of rag/data/places.tsv (longest first, so that
+    "Pays de la Loire" is read before "Loire"), and name -> its region."""
+    region_of: dict[str, str] = {}
+    text = resources.files("rag.data").joinpath("places.tsv").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        region, _, names = line.partition("\t")
+        for name in names.split("|"):
+            if name.strip():
+                region_of.setdefault(_unaccent(name.strip()), region.strip())
+    alternatives = "|".join(re.escape(n) for n in sorted(region_of, key=len, reverse=True))
+    return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])"), region_of
+
+
+def places_in(text: str) -> frozenset[str]:
+    """The names of rag/data/places.tsv that ``text`` holds (accents stripped).
+
+    >>> sorted(places_in("Pôle emploi Pays de la Loire et l'agence de Toulouse"))
+    ['Pays de la Loire', 'Toulouse']
+    """
+    pattern, _ = _places()
+    return frozenset(m.group(0) for m in pattern.finditer(_unaccent(text)))
+
+
+def regions_in(text: str) -> frozenset[str]:
+    """The French regions that ``text`` names, by a region, a former region, a department
+    or a large town (rag/data/places.tsv).
+
+    >>> sorted(regions_in("Pôle emploi Pays de la Loire et l'agence de Toulouse"))
+    ['Occitanie', 'Pays de la Loire']
+    """
+    return regions_of(places_in(text))
+
+
+def regions_of(places: frozenset[str]) -> frozenset[str]:
+    """The regions of names read by ``places_in``."""
+    _, region_of = _places()
+    return frozenset(region_of[p] for p in places)
+
+
 @dataclass(frozen=True)
 class QuestionFrame:
     text: str
@@ -62,6 +113,8 @@ class QuestionFrame:
     union: str = ""
     numbers: frozenset[tuple[float, str]] = frozenset()  # the question's own figures
     missing: tuple[str, ...] = ()  # names, acronyms, years or figures found in no document
+    places: frozenset[str] = frozenset()  # places the question names (places_in)
+    regions: frozenset[str] = frozenset()  # their regions (regions_in)
 
     def has(self, term: str, words: set[str] | frozenset[str]) -> bool:
         """``term`` or one of its glossary forms is in ``words``."""
@@ -195,7 +248,9 @@ def read_question(question: str, glossary: Glossary, df: dict[str, int], n_passa
     return QuestionFrame(
         text=question, asks=asks, focus=focus, terms=terms, weights=weights,
         alts={k: tuple(v) for k, v in alts.items()}, glossed=frozenset(glossed), years=years,
-        names=tuple(names), union=union, numbers=q_numbers, missing=tuple(missing))
+        names=tuple(names), union=union, numbers=q_numbers, missing=tuple(missing),
+        places=places_in(question), regions=regions_in(question))
 
 
-__all__ = ["ASK_TYPES", "QUANTITY_TYPES", "QuestionFrame", "asked_type", "read_question"]
+__all__ = ["ASK_TYPES", "QUANTITY_TYPES", "QuestionFrame", "asked_type", "places_in", "read_question",
+           "regions_in", "regions_of"]
