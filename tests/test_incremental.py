@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from rag.answer.types import Answer
 from rag.cli import cli
 from rag.retrieve import HybridRetriever
 from rag.store import current_generation, open_index
@@ -29,6 +30,12 @@ AGENCES = ("# Réorganisation du réseau\n\n"
            "La direction annonce la fermeture de 12 agences en Normandie d'ici juin.\n")
 TELETRAVAIL = ("# Accord télétravail\n\n"
                "Les agents pourront télétravailler 3 jours par semaine à partir de mars.\n")
+
+
+def shown(ans: Answer) -> str:
+    """What the user reads: the answer and every quoted passage (the figure is in the
+    lead when the answer is sure, in the quotes when it is not)."""
+    return "\n".join([ans.answer, *(c.quote for c in ans.citations)])
 
 
 Q_PRIME = "Quel est le montant de la prime de fin d'année des conseillers ?"
@@ -85,7 +92,7 @@ def test_add_modify_delete_across_three_runs(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     assert "2 (ré)indexé(s), 0 inchangé(s), 0 retiré(s)" in r.stderr
     pipe = make_pipeline(idx)
-    assert "1 234" in pipe.ask(Q_PRIME).answer
+    assert "1 234" in shown(pipe.ask(Q_PRIME))
     assert sources_cited(pipe, Q_AGENCES) == {"agences.md"}
     assert_consistent(idx)
 
@@ -96,8 +103,8 @@ def test_add_modify_delete_across_three_runs(tmp_path: Path) -> None:
     r = run("index", str(docs), "--index", str(idx))
     assert r.exit_code == 0, r.output
     assert "2 (ré)indexé(s), 0 inchangé(s), 1 retiré(s)" in r.stderr
-    ans = pipe.ask(Q_PRIME)  # same pipeline: reloads
-    assert "1 500" in ans.answer and "1 234" not in ans.answer
+    ans = shown(pipe.ask(Q_PRIME))  # same pipeline: reloads
+    assert "1 500" in ans and "1 234" not in ans
     assert not any("1 234" in n.text for n in pipe.index.nodes)  # old chunk replaced, not kept
     assert "agences.md" not in all_sources_found(pipe, "fermeture agences Normandie direction")
     gone = pipe.ask(Q_AGENCES)
@@ -156,7 +163,7 @@ def test_dry_run_and_status_show_what_would_change(tmp_path: Path) -> None:
     assert "- agences.md :" in out  # status still describes the live index
     # Neither wrote anything.
     assert current_generation(idx) == gen_before
-    assert "1 234" in make_pipeline(idx).ask(Q_PRIME).answer
+    assert "1 234" in shown(make_pipeline(idx).ask(Q_PRIME))
 
 
 def test_leftovers_of_a_killed_build_are_ignored_then_cleaned(tmp_path: Path) -> None:
@@ -175,7 +182,7 @@ def test_leftovers_of_a_killed_build_are_ignored_then_cleaned(tmp_path: Path) ->
     old = time.time() - 3600
     for p in (half, orphan, idx / ".CURRENT.dead00"):
         os.utime(p, (old, old))
-    assert "1 234" in make_pipeline(idx).ask(Q_PRIME).answer
+    assert "1 234" in shown(make_pipeline(idx).ask(Q_PRIME))
     r = run("index", str(docs), "--index", str(idx))
     assert r.exit_code == 0, r.output
     names = sorted(p.name for p in idx.iterdir())
@@ -216,7 +223,7 @@ def test_incremental_with_the_real_model(tmp_path: Path) -> None:
     (docs / "teletravail.md").write_text(TELETRAVAIL, encoding="utf-8")
     report = pipe.build(docs)
     assert report.removed == ["agences.md"] and sorted(report.indexed) == ["prime.md", "teletravail.md"]
-    assert "1 500" in pipe.ask(Q_PRIME).answer
+    assert "1 500" in shown(pipe.ask(Q_PRIME))
     assert "agences.md" not in all_sources_found(pipe, "fermeture de 12 agences en Normandie")
     assert_consistent(idx)
     manifest = json.loads((current_generation(idx) / "manifest.json").read_text(encoding="utf-8"))  # type: ignore[operator]
