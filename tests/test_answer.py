@@ -293,19 +293,6 @@ def test_the_region_of_a_page_is_read_in_its_title_too() -> None:
     assert c.features["region_clash"] == 1.0
 
 
-def test_an_unsure_passage_is_quoted_with_the_sentences_around_it() -> None:
-    from rag.answer.respond import cite
-
-    text = ("Projet de nouvelles permanences. Ce dossier a occupé toute la séance du comité. "
-            "Les élus ont demandé un report de trois mois.")
-    u = _unit(text)
-    middle = text.index("Ce dossier")
-    u.start, u.end = middle, text.index(" Les élus")
-    assert cite(1, u, 0.5).quote == "Ce dossier a occupé toute la séance du comité."
-    # unsure: the subject named just before and what follows are quoted too, verbatim
-    assert cite(1, u, 0.5, wide=True).quote == text
-
-
 def test_a_figure_in_brackets_is_an_aside() -> None:
     cands = _features("Combien de minutes dure l'entretien ?",
                       "L'entretien dure 15 minutes (20 minutes dans les petites agences).")

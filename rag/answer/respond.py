@@ -301,8 +301,7 @@ def _unsure_figure(c: Candidate) -> bool:
 
 def cite(n: int, u: Unit, score: float, wide: bool = False) -> Citation:
     """Citation [n] of unit ``u``: its sentence, with its list intro or the line above a very
-    short one; ``wide`` (unsure): with the sentences before and after it too, within 70
-    words (a figure often follows its sentence, a heading precedes it)."""
+    short one; ``wide`` (unsure): with the sentence after it too."""
     page, start, end = u.page, u.start, u.end
     if u.intro is not None:
         start = min(start, u.intro[0])
@@ -314,17 +313,13 @@ def cite(n: int, u: Unit, score: float, wide: bool = False) -> Citation:
             if "\n\n" not in gap or re.search(r"[:?]\s*$", page[prev[-1][0]:prev[-1][1]]):
                 start = prev[-1][0]
     if wide:
-        # Unsure: the sentence with the one after it, where a figure often follows, and the
-        # one before it, often the heading or the subject the sentence speaks of.
+        # Unsure: the sentence with the one after it, where a figure often follows.
         lo = u.hit.node.start_char_idx or 0
         hi = lo + len(u.hit.node.text) if page[lo:lo + len(u.hit.node.text)] == u.hit.node.text \
             else len(page)
         nxt = sentence_spans(page, end, min(hi, end + 400))
         if nxt and len(page[start:nxt[0][1]].split()) <= 70:
             end = nxt[0][1]
-        prev = sentence_spans(page, max(lo, start - 400), start)
-        if prev and len(page[prev[-1][0]:end].split()) <= 70:
-            start = prev[-1][0]
     meta = u.hit.node.metadata
     return Citation(
         n=n, source=str(meta.get("source")), title=str(meta.get("title")), page=meta.get("page"),
