@@ -95,6 +95,32 @@ def _fold_char(ch: str) -> str:
     return _fold_slow(ch)
 
 
+def _unaccent_slow(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text.replace("\u2019", "'"))
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
+_UNACCENT_TABLE = {c: _unaccent_slow(chr(c)) for c in list(range(0x80, 0x250)) + [0x2019]}
+
+
+@lru_cache(maxsize=4096)
+def _unaccent_char(ch: str) -> str:
+    return _unaccent_slow(ch)
+
+
+def unaccent(text: str) -> str:
+    """Accents stripped and ’ written ', case kept (so "Île" matches "Ile" but "Réunion"
+    does not match "RÉUNION"); one str.translate, as ``fold``.
+
+    >>> unaccent("Côte d’Armor, ÎLE")
+    "Cote d'Armor, ILE"
+    """
+    out = text.translate(_UNACCENT_TABLE)
+    if out.isascii():
+        return out
+    return _UNCOVERED_RE.sub(lambda m: _unaccent_char(m.group(0)), out)
+
+
 def join_digit_groups(text: str) -> str:
     """Join thousands written with a space: "2 900" -> "2900", "1 234 567" -> "1234567".
 

@@ -263,16 +263,20 @@ def f_union_clash(c: Candidate, x: Context) -> float:
     return float(bool(x.frame.union and doc_union and doc_union != x.frame.union))
 
 
+def _clash(asked: frozenset[str], named: Callable[[], frozenset[str]]) -> float:
+    """The question names some of these (places, regions) and the page others only."""
+    if not asked:
+        return 0.0
+    theirs = named()
+    return float(bool(theirs and not asked & theirs))
+
+
 def f_place_absent(c: Candidate, x: Context) -> float:
-    asked = x.frame.places
-    named = x.places(c.unit) if asked else frozenset()
-    return float(bool(asked and named and not asked & named))
+    return _clash(x.frame.places, lambda: x.places(c.unit))
 
 
 def f_region_clash(c: Candidate, x: Context) -> float:
-    asked = x.frame.regions
-    named = regions_of(x.places(c.unit)) if asked else frozenset()
-    return float(bool(asked and named and not asked & named))
+    return _clash(x.frame.regions, lambda: regions_of(x.places(c.unit)))
 
 
 def f_short(c: Candidate, x: Context) -> float:

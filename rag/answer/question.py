@@ -27,33 +27,34 @@ from importlib import resources
 
 from rag.glossary import Glossary
 from rag.ingest import UNIONS
-from rag.text import QUESTION_WORDS, analyze, extract_quantities, fold
+from rag.text import QUESTION_WORDS, analyze, extract_quantities, fold, unaccent
 
 ASK_TYPES = ("money", "percent", "count", "duration", "number", "date", "time", "person", "org",
              "place", "name", "statement")
 QUANTITY_TYPES = frozenset({"money", "percent", "count", "duration", "number"})
 
 
+def _data_rows(name: str) -> list[tuple[str, list[str]]]:
+    """The rows of a rag/data file of lines "key <TAB> word | word …" (# comments):
+    (key, its words), stripped."""
+    rows = []
+    text = resources.files("rag.data").joinpath(name).read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        key, _, words = line.partition("\t")
+        rows.append((key.strip(), [w.strip() for w in words.split("|") if w.strip()]))
+    return rows
+
+
 @lru_cache(maxsize=1)
 def type_words() -> dict[str, str]:
     """Folded word -> answer type, from rag/data/answer_types.tsv."""
     out: dict[str, str] = {}
-    text = resources.files("rag.data").joinpath("answer_types.tsv").read_text(encoding="utf-8")
-    for line in text.splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        kind, _, words = line.partition("\t")
-        for w in words.split("|"):
-            out.setdefault(fold(w.strip()), kind.strip())
+    for kind, words in _data_rows("answer_types.tsv"):
+        for w in words:
+            out.setdefault(fold(w), kind)
     return out
-
-
-def _unaccent(text: str) -> str:
-    """Accents stripped, case kept, apostrophes unified (so "Île" matches "Ile")."""
-    import unicodedata
-
-    text = text.replace("’", "'")
-    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
 
 
 @lru_cache(maxsize=1)
@@ -61,14 +62,9 @@ def _places() -> tuple[re.Pattern[str], dict[str, str]]:
     """One pattern for every name of rag/data/places.tsv (longest first, so that
     "Pays de la Loire" is read before "Loire"), and name -> its region."""
     region_of: dict[str, str] = {}
-    text = resources.files("rag.data").joinpath("places.tsv").read_text(encoding="utf-8")
-    for line in text.splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        region, _, names = line.partition("\t")
-        for name in names.split("|"):
-            if name.strip():
-                region_of.setdefault(_unaccent(name.strip()), region.strip())
+    for region, names in _data_rows("places.tsv"):
+        for name in names:
+            region_of.setdefault(unaccent(name), region)
     alternatives = "|".join(re.escape(n) for n in sorted(region_of, key=len, reverse=True))
     return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])"), region_of
 
@@ -80,7 +76,7 @@ def places_in(text: str) -> frozenset[str]:
     ['Pays de la Loire', 'Toulouse']
     """
     pattern, _ = _places()
-    return frozenset(m.group(0) for m in pattern.finditer(_unaccent(text)))
+    return frozenset(m.group(0) for m in pattern.finditer(unaccent(text)))
 
 
 def regions_in(text: str) -> frozenset[str]:
@@ -114,7 +110,7 @@ class QuestionFrame:
     numbers: frozenset[tuple[float, str]] = frozenset()  # the question's own figures
     missing: tuple[str, ...] = ()  # names, acronyms, years or figures found in no document
     places: frozenset[str] = frozenset()  # places the question names (places_in)
-    regions: frozenset[str] = frozenset()  # their regions (regions_in)
+    regions: frozenset[str] = frozenset()  # their regions (regions_of)
 
     def has(self, term: str, words: set[str] | frozenset[str]) -> bool:
         """``term`` or one of its glossary forms is in ``words``."""
@@ -245,11 +241,12 @@ def read_question(question: str, glossary: Glossary, df: dict[str, int], n_passa
             rare = frozenset(t for t in toks if df.get(t, 0) < 0.15 * n)
             if rare:
                 names.append(rare)
+    places = places_in(question)
     return QuestionFrame(
         text=question, asks=asks, focus=focus, terms=terms, weights=weights,
         alts={k: tuple(v) for k, v in alts.items()}, glossed=frozenset(glossed), years=years,
         names=tuple(names), union=union, numbers=q_numbers, missing=tuple(missing),
-        places=places_in(question), regions=regions_in(question))
+        places=places, regions=regions_of(places))
 
 
 __all__ = ["ASK_TYPES", "QUANTITY_TYPES", "QuestionFrame", "asked_type", "places_in", "read_question",
